@@ -1,0 +1,1 @@
+"""Data layer: examples, readers and the task registry (no TensorFlow imports here)."""

@@ -1,0 +1,51 @@
+"""bert_tf1: BERT text classification on the original TF 1.15 / TF Hub 0.7 stack."""
+import os
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read_version():
+    with open(os.path.join(HERE, "bert_tf1", "version.py")) as handle:
+        namespace = {}
+        exec(handle.read(), namespace)  # pylint: disable=exec-used
+        return namespace["__version__"]
+
+
+setup(
+    name="bert_tf1",
+    version=read_version(),
+    description="Reproduction kit for BERT text classification on TensorFlow 1.15 + TF Hub 0.7",
+    long_description=open(os.path.join(HERE, "README.md")).read(),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    packages=find_packages(exclude=("tests", "tests.*")),
+    package_data={"bert_tf1": ["resources/*.txt"]},
+    python_requires=">=3.6,<3.8",
+    # Ranges, not pins: requirements-tf1.txt is the lock (tests/test_packaging.py checks that every
+    # pin in the lock satisfies these ranges).
+    install_requires=[
+        "tensorflow>=1.15,<1.16",
+        "tensorflow-estimator>=1.15,<1.16",
+        "tensorflow-hub>=0.7,<0.8",
+        "bert-tensorflow>=1.0.4,<1.1",
+        "numpy>=1.16,<1.19",
+        "protobuf>=3.8,<4",
+        "absl-py>=0.9",
+        "pandas>=1.1,<1.4",
+        "scikit-learn>=0.24,<1.1",
+        "tqdm>=4.40",
+    ],
+    entry_points={
+        "console_scripts": [
+            "bert-tf1-make-tiny=bert_tf1.tiny_bert:main",
+            "bert-tf1-export-hub=bert_tf1.hub_export:main",
+        ],
+    },
+    classifiers=[
+        "Programming Language :: Python :: 3.6",
+        "Programming Language :: Python :: 3.7",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
