@@ -1,0 +1,109 @@
+"""The lock, setup.py, README and CI entry point agree with each other."""
+import os
+import re
+import subprocess
+
+import pkg_resources
+import pytest
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SETUP_COMMAND = "bash scripts/setup.sh"
+TEST_COMMAND = "bash scripts/test.sh"
+
+
+def read(name):
+    with open(os.path.join(REPO_ROOT, name)) as handle:
+        return handle.read()
+
+
+def lock_pins(name):
+    """{project name (lower case): version} from an ==-pinned requirements file."""
+    pins = {}
+    for number, line in enumerate(read(name).splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.match(r"^([A-Za-z0-9_.\-]+)==([A-Za-z0-9_.+\-]+)$", line)
+        assert match, "%s:%d: expected NAME==VERSION, found %r" % (name, number, line)
+        key = pkg_resources.safe_name(match.group(1)).lower()
+        assert key not in pins, "%s:%d: %s pinned twice" % (name, number, key)
+        pins[key] = match.group(2)
+    return pins
+
+
+def setup_install_requires():
+    source = read("setup.py")
+    block = re.search(r"install_requires=\[(.*?)\]", source, re.S).group(1)
+    return re.findall(r'"([^"]+)"', block)
+
+
+def test_every_lock_line_is_an_exact_pin_and_files_do_not_overlap():
+    runtime, dev = lock_pins("requirements-tf1.txt"), lock_pins("requirements-dev.txt")
+    assert not set(runtime) & set(dev), "pinned in both lock files: %s" % (set(runtime) & set(dev))
+    for name in ("tensorflow", "tensorflow-estimator", "tensorflow-hub", "bert-tensorflow",
+                 "numpy", "protobuf", "h5py", "pandas", "scikit-learn", "absl-py"):
+        assert name in runtime, "requirements-tf1.txt does not pin %s" % name
+    assert runtime["tensorflow"] == "1.15.5" and runtime["tensorflow-hub"] == "0.7.0"
+    assert pkg_resources.parse_version(runtime["numpy"]) < pkg_resources.parse_version("1.19")
+    assert runtime["protobuf"].startswith("3.20.")
+
+
+def test_setup_py_ranges_admit_the_lock():
+    runtime = lock_pins("requirements-tf1.txt")
+    for text in setup_install_requires():
+        requirement = pkg_resources.Requirement.parse(text)
+        key = requirement.project_name.lower()
+        assert key in runtime, "setup.py requires %s, which requirements-tf1.txt lacks" % key
+        assert runtime[key] in requirement, "setup.py's %s excludes the lock's %s==%s" % (
+            text, key, runtime[key])
+
+
+def test_installed_environment_matches_the_lock():
+    pins = dict(lock_pins("requirements-tf1.txt"), **lock_pins("requirements-dev.txt"))
+    installed = {dist.key: dist.version for dist in pkg_resources.working_set}
+    wrong = ["%s: lock %s, installed %s" % (name, version, installed.get(name))
+             for name, version in sorted(pins.items()) if installed.get(name) != version]
+    assert not wrong, "run the set-up command again: %s" % "; ".join(wrong)
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_exactly_them():
+    first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", read("README.md"), re.S)
+    assert first_block, "README.md must open with a code block holding the two commands"
+    lines = [l for l in first_block.group(1).splitlines() if l.strip() and not l.startswith("#")]
+    assert lines == [SETUP_COMMAND, TEST_COMMAND], lines
+    head = read("README.md").split("```")[0]
+    assert len(head.splitlines()) <= 6, "the commands must come first in README.md"
+    ci_lines = [l.strip() for l in read(".ci/run").splitlines()
+                if l.strip() and not l.startswith("#") and not l.startswith("set ")
+                and not l.startswith("cd ")]
+    assert ci_lines == [SETUP_COMMAND, TEST_COMMAND], ci_lines
+
+
+def test_console_scripts_are_installed():
+    bin_dir = os.path.dirname(os.path.realpath(os.path.join(REPO_ROOT, ".venv", "bin", "python")))
+    venv_bin = os.path.join(REPO_ROOT, ".venv", "bin")
+    for script in ("bert-tf1-make-tiny", "bert-tf1-export-hub"):
+        path = os.path.join(venv_bin, script)
+        if not os.path.exists(path):
+            pytest.skip("not running from the repository's .venv (%s)" % bin_dir)
+        result = subprocess.run([path, "--help"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                universal_newlines=True)
+        assert result.returncode == 0 and "--output" in result.stdout, result.stderr
+
+
+def test_setup_script_refuses_a_wrong_interpreter_with_a_clear_message(tmp_path):
+    env = dict(os.environ, BERT_TF1_PYTHON="/usr/bin/false", BERT_TF1_VENV=str(tmp_path / "v"))
+    result = subprocess.run(["bash", os.path.join(REPO_ROOT, "scripts", "setup.sh")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    assert result.returncode == 1
+    assert "no CPython 3.7" in result.stderr and "Docker image" in result.stderr
+    assert not os.path.exists(str(tmp_path / "v"))
+
+
+def test_test_script_turns_no_tests_into_a_failure(tmp_path):
+    result = subprocess.run(["bash", os.path.join(REPO_ROOT, "scripts", "test.sh"),
+                             "-k", "no_test_has_this_name_xyz"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, universal_newlines=True, cwd=REPO_ROOT)
+    assert result.returncode == 1
+    assert "collected no tests (exit 5)" in result.stderr
