@@ -1,0 +1,65 @@
+import json
+import os
+
+import numpy as np
+import pytest
+
+from bert_tf1 import outputs
+from bert_tf1.data.examples import InputExample
+from bert_tf1.errors import BertTF1Error
+
+
+def test_eval_results_in_googles_format_and_json(tmp_path):
+    results = {"eval_accuracy": np.float32(0.5), "global_step": np.int64(12), "auc": 0.75}
+    txt, js = outputs.write_eval_results(str(tmp_path), results)
+    assert open(txt).read() == "auc = 0.75\neval_accuracy = 0.5\nglobal_step = 12\n"
+    assert json.load(open(js)) == {"auc": 0.75, "eval_accuracy": 0.5, "global_step": 12}
+    assert sorted(os.listdir(str(tmp_path))) == ["eval_results.json", "eval_results.txt"]
+
+
+def test_predictions_one_line_per_real_example(tmp_path):
+    examples = [InputExample("test-0", "good film", label="1"),
+                InputExample("test-1", "bad\tfilm\nreally", label=None)]
+    raw = [{"probabilities": np.array([0.2, 0.8]), "is_real_example": 1},
+           {"probabilities": np.array([0.9, 0.1]), "is_real_example": 1},
+           {"probabilities": np.array([0.5, 0.5]), "is_real_example": 0}]  # TPU padding
+    kept = outputs.real_predictions(raw, len(examples))
+    tsv, jsonl = outputs.write_predictions(str(tmp_path), examples, kept, ["0", "1"])
+    assert open(tsv).read() == "0.2\t0.8\n0.9\t0.1\n"
+    rows = [json.loads(line) for line in open(jsonl)]
+    assert rows[0] == {"guid": "test-0", "text_a": "good film", "label": "1",
+                       "predicted_label": "1", "probabilities": {"0": 0.2, "1": 0.8}}
+    assert rows[1]["text_a"] == "bad\tfilm\nreally" and "label" not in rows[1]
+
+
+def test_regression_predictions(tmp_path):
+    examples = [InputExample("a", "x", "y", 3.5)]
+    tsv, jsonl = outputs.write_predictions(str(tmp_path), examples,
+                                           [{"predictions": np.float32(2.25)}], None,
+                                           is_regression=True)
+    assert open(tsv).read() == "2.25\n"
+    assert json.loads(open(jsonl).read())["prediction"] == 2.25
+
+
+def test_prediction_count_mismatch_is_an_error(tmp_path):
+    with pytest.raises(BertTF1Error, match="3 real predictions for 2 examples"):
+        outputs.real_predictions([{"is_real_example": 1}] * 3, 2)
+    with pytest.raises(BertTF1Error, match="1 predictions for 2 examples"):
+        outputs.write_predictions(str(tmp_path), [InputExample("a", "x")] * 2,
+                                  [{"probabilities": [1.0]}], ["0"])
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_manifest_records_flags_versions_data_and_revision(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.tsv").write_text(u"a\tb\n")
+    manifest = outputs.build_manifest({"task_name": "cola", "seed": 3}, [str(data)], seed=3)
+    path = outputs.write_manifest(str(tmp_path), manifest)
+    loaded = json.load(open(path))
+    assert loaded["flags"]["task_name"] == "cola" and loaded["seed"] == 3
+    assert loaded["packages"]["tensorflow"] == "1.15.5"
+    assert loaded["data"][0]["files"] == 1 and len(loaded["data"][0]["sha256"]) == 64
+    first = loaded["data"][0]["sha256"]
+    (data / "train.tsv").write_text(u"a\tc\n")
+    assert outputs.fingerprint_path(str(data))["sha256"] != first
