@@ -2,7 +2,6 @@
 
 Call `setup_tf1()` once before building graphs or tokenizing. It is idempotent.
 """
-import logging
 import os
 import warnings
 
@@ -35,8 +34,13 @@ def quiet_tf_logs(level="WARN"):
         deprecation._PRINT_DEPRECATION_WARNINGS = False  # pylint: disable=protected-access
     except ImportError:  # pragma: no cover - layout of other TF builds
         pass
+    try:  # ... and "The name tf.X is deprecated" through the v1 module wrapper.
+        from tensorflow.python.util import module_wrapper
+
+        module_wrapper._PER_MODULE_WARNING_LIMIT = 0  # pylint: disable=protected-access
+    except ImportError:  # pragma: no cover
+        pass
     tf.compat.v1.logging.set_verbosity(getattr(tf.compat.v1.logging, level))
-    logging.getLogger("tensorflow").propagate = False
 
 
 def setup_tf1(log_level="WARN"):

@@ -1,0 +1,280 @@
+"""The fine-tune / evaluate / predict pipeline behind run_classifier_hub.py.
+
+Flags become a `ClassifierRunSettings`; `run_classifier(settings)` then goes data -> features
+(TFRecords cached in output_dir) -> Estimator -> outputs. Differences from google-research/bert's
+run_classifier(_with_tfhub).py, each on purpose:
+  * training examples are shuffled (seeded) before they are written: Google's 100-record shuffle
+    buffer leaves label-sorted data such as aclImdb's pos/ then neg/ folders nearly sorted;
+  * on TPU, eval and predict are padded with PaddingInputExample to full batches and every metric
+    is weighted by is_real_example, so results are exact (Google's hub script drops the
+    remainder and calls its own result "slightly WRONG");
+  * predict writes exactly one line per real example, plus predictions.jsonl with label names;
+  * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
+"""
+import os
+import random
+import time
+
+import tensorflow as tf
+
+from bert_tf1 import compat, data, features as features_lib, inputs, model_fn, outputs, runtime
+from bert_tf1 import hub_bert
+from bert_tf1.errors import BertTF1Error
+
+# Tasks whose GLUE metric is Matthews correlation.
+MCC_TASKS = ("cola",)
+
+
+class ClassifierRunSettings(object):
+    """Everything a classification run needs; names are google-research/bert's flag names.
+
+    Build it with ClassifierRunSettings(**values) (unknown names raise) and keep it plain, so it
+    serialises into the run manifest as is.
+    """
+
+    DEFAULTS = dict(
+        task_name=None, data_dir=None, output_dir=None,
+        bert_hub_module_handle=None, init_checkpoint=None, bert_config_file=None,
+        vocab_file=None, do_lower_case=True,
+        max_seq_length=128, do_train=False, do_eval=False, do_predict=False,
+        train_batch_size=32, eval_batch_size=8, predict_batch_size=8,
+        learning_rate=5e-5, num_train_epochs=3.0, warmup_proportion=0.1,
+        save_checkpoints_steps=1000, iterations_per_loop=1000, keep_checkpoint_max=5,
+        use_tpu=False, tpu_name=None, tpu_zone=None, gcp_project=None, master=None,
+        num_tpu_cores=8,
+        head="pooled", head_dropout=0.1, truncation="head", seed=0,
+        train_examples=0, eval_examples=0, predict_examples=0, dev_fraction=0.1,
+        eval_split="dev", predict_split="test", task_options=None,
+        log_every_n_steps=100, show_progress=True,
+    )
+
+    def __init__(self, **values):
+        unknown = sorted(set(values) - set(self.DEFAULTS))
+        if unknown:
+            raise BertTF1Error("unknown run setting(s): %s" % ", ".join(unknown))
+        for name, default in self.DEFAULTS.items():
+            setattr(self, name, values.get(name, default))
+        self.task_options = dict(self.task_options or {})
+
+    def to_dict(self):
+        return {name: getattr(self, name) for name in self.DEFAULTS}
+
+
+def validate_settings(s):
+    """Checks flag combinations before anything is read or written."""
+    if not (s.do_train or s.do_eval or s.do_predict):
+        raise BertTF1Error("at least one of --do_train, --do_eval or --do_predict must be true")
+    for name in ("task_name", "data_dir", "output_dir"):
+        if not getattr(s, name):
+            raise BertTF1Error("--%s is required" % name)
+    if not s.bert_hub_module_handle and not (s.init_checkpoint or s.bert_config_file):
+        raise BertTF1Error("give --bert_hub_module_handle (a TF1 Hub module) or "
+                           "--init_checkpoint with --bert_config_file and --vocab_file")
+    if s.bert_hub_module_handle and s.bert_config_file:
+        raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file/"
+                           "--init_checkpoint, not both")
+    if not s.bert_hub_module_handle:
+        missing = [n for n in ("bert_config_file", "vocab_file") if not getattr(s, n)]
+        if missing:
+            raise BertTF1Error("a checkpoint run needs --%s" % " and --".join(missing))
+    for name in ("max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size"):
+        if getattr(s, name) < 1:
+            raise BertTF1Error("--%s must be a positive integer, got %r" % (name, getattr(s, name)))
+    if s.max_seq_length < 3:
+        raise BertTF1Error("--max_seq_length must be at least 3 ([CLS] x [SEP]), got %d"
+                           % s.max_seq_length)
+    if not 0 <= s.warmup_proportion <= 1:
+        raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
+    if s.do_train and s.num_train_epochs <= 0:
+        raise BertTF1Error("--num_train_epochs must be positive, got %r" % s.num_train_epochs)
+
+
+def task_type_for(spec, label_list):
+    """Which metric family a task gets: regression, mcc (CoLA), binary or multiclass."""
+    if spec.is_regression:
+        return "regression"
+    if spec.name in MCC_TASKS:
+        return "mcc"
+    return "binary" if len(label_list) == 2 else "multiclass"
+
+
+def hub_max_position_embeddings(handle):
+    """max_position_embeddings of a local hub module, read from its variables (None if unknown)."""
+    if hub_bert.is_remote_url(handle):
+        return None
+    variables = os.path.join(handle, "variables", "variables")
+    try:
+        shapes = dict(tf.train.list_variables(variables))
+    except (tf.errors.NotFoundError, ValueError):
+        return None
+    shape = shapes.get("bert/embeddings/position_embeddings")
+    return shape[0] if shape else None
+
+
+def make_tokenizer(s):
+    """FullTokenizer from the hub module's tokenization_info, or from --vocab_file."""
+    from bert import tokenization
+
+    if s.bert_hub_module_handle:
+        return hub_bert.create_tokenizer_from_hub_module(s.bert_hub_module_handle)
+    if not tf.io.gfile.exists(s.vocab_file):
+        raise BertTF1Error("--vocab_file %s: file not found" % s.vocab_file)
+    return tokenization.FullTokenizer(vocab_file=s.vocab_file, do_lower_case=s.do_lower_case)
+
+
+def check_max_seq_length(s):
+    if s.bert_hub_module_handle:
+        limit, source = hub_max_position_embeddings(s.bert_hub_module_handle), \
+            s.bert_hub_module_handle
+    else:
+        from bert_tf1.bert_dir import load_bert_config
+
+        limit, source = load_bert_config(s.bert_config_file).max_position_embeddings, \
+            s.bert_config_file
+    if limit is not None and s.max_seq_length > limit:
+        raise BertTF1Error("--max_seq_length %d is longer than the model's "
+                           "max_position_embeddings %d (%s)" % (s.max_seq_length, limit, source))
+
+
+def load_splits(s, spec):
+    """Returns {"train"|"eval"|"predict": examples} for the actions requested.
+
+    A task without a dev split gets a stratified, seeded dev split carved from train (so train
+    and dev never overlap); --train/eval/predict_examples sample N examples with the seed.
+    """
+    options = dict(s.task_options)
+    wanted = {}
+    need_train = s.do_train or (s.do_eval and s.eval_split == "dev" and "dev" not in spec.splits)
+    if need_train:
+        wanted["train"] = data.load_examples(spec, s.data_dir, "train", **options)
+    if s.do_eval:
+        if s.eval_split == "dev" and "dev" not in spec.splits:
+            stratify = not spec.is_regression
+            wanted["train"], wanted["eval"] = data.stratified_split(
+                wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify)
+        else:
+            wanted["eval"] = data.load_examples(spec, s.data_dir, s.eval_split, **options)
+    if s.do_predict:
+        wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
+    if not s.do_train:
+        wanted.pop("train", None)
+    for part, limit in (("train", s.train_examples), ("eval", s.eval_examples),
+                        ("predict", s.predict_examples)):
+        if part in wanted and limit:
+            labelled = all(e.label is not None for e in wanted[part])
+            wanted[part] = data.sample_examples(wanted[part], limit, seed=s.seed,
+                                                stratify=labelled and not spec.is_regression)
+    for part, examples in wanted.items():
+        if not examples:
+            raise BertTF1Error("task %s: the %s split in %s holds no examples"
+                               % (spec.name, part, s.data_dir))
+    if s.do_eval and any(e.label is None for e in wanted["eval"]):
+        raise BertTF1Error("task %s: --do_eval needs labels, but the '%s' split has none (use "
+                           "--eval_split=dev or a labelled split)" % (spec.name, s.eval_split))
+    return wanted
+
+
+def build_estimator(s, num_labels, label_list, task_type, num_train_steps, num_warmup_steps):
+    fn = model_fn.model_fn_builder(
+        num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
+        num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu,
+        bert_hub_module_handle=s.bert_hub_module_handle, task_type=task_type,
+        label_names=None if task_type == "regression" else label_list, head=s.head,
+        head_dropout=s.head_dropout)
+    run_config = runtime.make_run_config(
+        s.output_dir, use_tpu=s.use_tpu, tpu_name=s.tpu_name, tpu_zone=s.tpu_zone,
+        gcp_project=s.gcp_project, master=s.master,
+        save_checkpoints_steps=s.save_checkpoints_steps,
+        iterations_per_loop=s.iterations_per_loop, num_tpu_cores=s.num_tpu_cores,
+        keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
+        log_step_count_steps=s.log_every_n_steps)
+    return runtime.make_estimator(fn, run_config, s.use_tpu, s.train_batch_size,
+                                  s.eval_batch_size, s.predict_batch_size)
+
+
+def run_classifier(settings):
+    """Runs the requested actions; returns a dict of what was produced (paths and results)."""
+    s = settings
+    compat.setup_tf1()
+    validate_settings(s)
+    if s.bert_hub_module_handle:
+        hub_bert.check_hub_module(s.bert_hub_module_handle)
+    check_max_seq_length(s)
+    spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
+    label_list = None if spec.is_regression else list(spec.labels)
+    task_type = task_type_for(spec, label_list)
+    splits = load_splits(s, spec)
+    tokenizer = make_tokenizer(s)
+    is_regression = task_type == "regression"
+    feature_labels = "regression" if is_regression else label_list
+    tf.io.gfile.makedirs(s.output_dir)
+
+    produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
+    # Written first with status "running", so an interrupted run still says what it was.
+    manifest = outputs.build_manifest(s.to_dict(), [s.data_dir], seed=s.seed,
+                                      extra={"status": "running", "task_spec": spec.to_dict()})
+    outputs.write_manifest(s.output_dir, manifest)
+
+    num_train_steps = num_warmup_steps = 0
+    if s.do_train:
+        num_train_steps = max(1, int(len(splits["train"]) / s.train_batch_size
+                                     * s.num_train_epochs))
+        num_warmup_steps = int(num_train_steps * s.warmup_proportion)
+    estimator = build_estimator(s, len(label_list or [None]), label_list, task_type,
+                                num_train_steps, num_warmup_steps)
+    seq = s.max_seq_length
+
+    if s.do_train:
+        train_examples = list(splits["train"])
+        random.Random(s.seed).shuffle(train_examples)
+        train_file = os.path.join(s.output_dir, "train.tf_record")
+        features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer, train_file,
+                                     s.truncation, s.show_progress)
+        tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
+                                  len(train_examples), num_train_steps, num_warmup_steps)
+        progress = runtime.TrainingProgressHook(num_train_steps, s.log_every_n_steps)
+        started = time.time()
+        estimator.train(inputs.file_based_input_fn_builder(
+            train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
+            seed=s.seed), max_steps=num_train_steps, hooks=[progress])
+        produced["train_seconds"] = round(time.time() - started, 1)
+        produced["num_train_steps"] = num_train_steps
+
+    if s.do_eval:
+        eval_examples = splits["eval"]
+        fed = _maybe_padded(eval_examples, s.eval_batch_size, s.use_tpu)
+        eval_file = os.path.join(s.output_dir, "eval.tf_record")
+        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, eval_file,
+                                     s.truncation, s.show_progress)
+        eval_steps = len(fed) // s.eval_batch_size if s.use_tpu else None
+        result = estimator.evaluate(inputs.file_based_input_fn_builder(
+            eval_file, seq, is_training=False, drop_remainder=s.use_tpu,
+            is_regression=is_regression), steps=eval_steps)
+        result["num_eval_examples"] = len(eval_examples)
+        produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
+        produced["eval_files"] = outputs.write_eval_results(s.output_dir, result)
+
+    if s.do_predict:
+        predict_examples = splits["predict"]
+        fed = _maybe_padded(predict_examples, s.predict_batch_size, s.use_tpu)
+        predict_file = os.path.join(s.output_dir, "predict.tf_record")
+        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, predict_file,
+                                     s.truncation, s.show_progress)
+        raw = estimator.predict(inputs.file_based_input_fn_builder(
+            predict_file, seq, is_training=False, drop_remainder=s.use_tpu,
+            is_regression=is_regression))
+        kept = outputs.real_predictions(raw, len(predict_examples))
+        produced["predict_files"] = outputs.write_predictions(
+            s.output_dir, predict_examples, kept, label_list, is_regression)
+
+    manifest.update(status="finished", results=produced.get("eval_results"),
+                    train_seconds=produced.get("train_seconds"))
+    outputs.write_manifest(s.output_dir, manifest)
+    return produced
+
+
+def _maybe_padded(examples, batch_size, use_tpu):
+    """On TPU every batch must be full: pad with PaddingInputExample (is_real_example = 0)."""
+    if not use_tpu:
+        return list(examples)
+    return features_lib.padded_examples(examples, batch_size)
