@@ -1,0 +1,111 @@
+"""Classification/regression on top of BERT: heads, create_model and model_fn_builder.
+
+Names and return values follow google-research/bert's run_classifier_with_tfhub.py so notebook
+code ports unchanged. What differs, on purpose (each pinned by a test):
+  * the hub module is built with tags={"train"} only in TRAIN mode (BERT's own dropout on while
+    fine-tuning, off for eval/predict); the IMDB notebook never passed tags;
+  * head dropout applies only in TRAIN (the notebook applied it at predict time too);
+  * predictions carry probabilities, log_probabilities and the predicted label id, plus
+    is_real_example so writers can drop TPU padding rows.
+"""
+import tensorflow as tf
+
+from bert_tf1 import hub_bert
+from bert_tf1.errors import BertTF1Error
+
+HEADS = ("pooled", "mean", "frozen_mlp")
+TASK_TYPES = ("binary", "multiclass", "mcc", "regression")
+
+
+def masked_mean(sequence_output, input_mask):
+    """Mean of the token vectors where input_mask is 1.
+
+    Args:
+      sequence_output: float Tensor of shape [batch_size, seq_length, hidden_size].
+      input_mask: int32 Tensor of shape [batch_size, seq_length].
+
+    Returns:
+      float Tensor of shape [batch_size, hidden_size].
+    """
+    mask = tf.cast(tf.expand_dims(input_mask, -1), sequence_output.dtype)
+    total = tf.reduce_sum(sequence_output * mask, axis=1)
+    count = tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
+    return total / count
+
+
+def output_layer(features, num_outputs, is_training, dropout_prob=0.1, hidden_units=0):
+    """Dropout (TRAIN only) -> optional Dense(hidden_units, relu) -> linear layer.
+
+    Variable names output_weights / output_bias match Google's classifier, so checkpoints of
+    Google-style fine-tuning runs restore into this head.
+
+    Args:
+      features: float Tensor of shape [batch_size, width].
+      num_outputs: number of classes (or 1 for regression).
+      is_training: apply dropout only when True.
+      dropout_prob: dropout rate in TRAIN.
+      hidden_units: width of an extra ReLU layer (0 for none; the TL-for-NLP book used 256).
+
+    Returns:
+      float Tensor of shape [batch_size, num_outputs] (logits).
+    """
+    if hidden_units:
+        features = tf.compat.v1.layers.dense(
+            features, hidden_units, activation=tf.nn.relu, name="head_hidden",
+            kernel_initializer=tf.compat.v1.truncated_normal_initializer(stddev=0.02))
+    if is_training and dropout_prob > 0:
+        features = tf.nn.dropout(features, rate=dropout_prob)
+    width = features.shape[-1].value
+    output_weights = tf.compat.v1.get_variable(
+        "output_weights", [num_outputs, width],
+        initializer=tf.compat.v1.truncated_normal_initializer(stddev=0.02))
+    output_bias = tf.compat.v1.get_variable(
+        "output_bias", [num_outputs], initializer=tf.zeros_initializer())
+    return tf.nn.bias_add(tf.matmul(features, output_weights, transpose_b=True), output_bias)
+
+
+def create_model(is_training, input_ids, input_mask, segment_ids, labels, num_labels,
+                 bert_hub_module_handle, head="pooled", head_dropout=0.1, is_regression=False,
+                 head_hidden_units=256):
+    """Builds the classifier (or regressor) on the hub module's BERT.
+
+    Args:
+      is_training: bool, True in TRAIN mode only.
+      input_ids, input_mask, segment_ids: int32 Tensors of shape [batch_size, seq_length].
+      labels: int32 Tensor [batch_size] (classification) or float32 [batch_size] (regression).
+      num_labels: number of classes (ignored for regression).
+      bert_hub_module_handle: TF1 Hub module handle.
+      head: "pooled" ([CLS] pooled output, BERT paper), "mean" (masked mean of the last layer), or
+        "frozen_mlp" (encoder frozen, masked mean, Dense(head_hidden_units, relu): the TL-for-NLP
+        book's setup).
+      head_dropout: dropout rate before the output layer, TRAIN only.
+      is_regression: one linear output and squared-error loss (STS-B).
+      head_hidden_units: width of the frozen_mlp hidden layer.
+
+    Returns:
+      (loss, per_example_loss, logits, probabilities): scalar; float [batch_size];
+      float [batch_size, num_labels] (regression: [batch_size]); float [batch_size, num_labels]
+      (regression: the predictions, [batch_size]).
+    """
+    if head not in HEADS:
+        raise BertTF1Error("head '%s' is not one of %s" % (head, ", ".join(HEADS)))
+    outputs = hub_bert.bert_outputs(bert_hub_module_handle, input_ids, input_mask, segment_ids,
+                                    is_training=is_training, trainable=(head != "frozen_mlp"))
+    if head == "pooled":
+        features = outputs["pooled_output"]
+    else:
+        features = masked_mean(outputs["sequence_output"], input_mask)
+    hidden_units = head_hidden_units if head == "frozen_mlp" else 0
+    num_outputs = 1 if is_regression else num_labels
+    logits = output_layer(features, num_outputs, is_training, head_dropout, hidden_units)
+
+    with tf.compat.v1.variable_scope("loss"):
+        if is_regression:
+            predictions = tf.squeeze(logits, axis=-1)
+            per_example_loss = tf.square(predictions - tf.cast(labels, tf.float32))
+            return tf.reduce_mean(per_example_loss), per_example_loss, predictions, predictions
+        log_probs = tf.nn.log_softmax(logits, axis=-1)
+        probabilities = tf.nn.softmax(logits, axis=-1)
+        one_hot_labels = tf.one_hot(labels, depth=num_labels, dtype=tf.float32)
+        per_example_loss = -tf.reduce_sum(one_hot_labels * log_probs, axis=-1)
+        return tf.reduce_mean(per_example_loss), per_example_loss, logits, probabilities

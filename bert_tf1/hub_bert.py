@@ -1,0 +1,90 @@
+"""BERT from a TF1 Hub module: loading, validation and the tokenizer it carries.
+
+A handle is a local or gs:// / s3:// directory holding a TF1 Hub module (tfhub_module.pb), or a URL
+that tensorflow_hub 0.7 resolves and caches under $TFHUB_CACHE_DIR (tfhub.dev is gone; URL
+handles only work for mirrors that still serve the TF1 format).
+"""
+import os
+
+from bert_tf1.errors import BertTF1Error
+
+TRAIN_TAGS = {"train"}
+
+
+def is_remote_url(handle):
+    return handle.startswith("http://") or handle.startswith("https://")
+
+
+def check_hub_module(handle):
+    """Raises BertTF1Error unless `handle` is a TF1 Hub module with BERT's signatures.
+
+    A TF2 SavedModel (saved_model.pb without tfhub_module.pb, e.g. a Keras-era BERT download)
+    cannot be loaded by hub.Module; say so instead of failing deep inside tensorflow_hub.
+    URL handles are checked after resolution by tensorflow_hub itself.
+    """
+    import tensorflow as tf
+
+    if is_remote_url(handle):
+        return
+    if not tf.io.gfile.isdir(handle):
+        raise BertTF1Error("--bert_hub_module_handle %s: directory not found (expected a TF1 Hub "
+                           "module directory, e.g. one written by bert-tf1-export-hub)" % handle)
+    if not tf.io.gfile.exists(os.path.join(handle, "tfhub_module.pb")):
+        if tf.io.gfile.exists(os.path.join(handle, "saved_model.pb")):
+            raise BertTF1Error(
+                "--bert_hub_module_handle %s is a TF2 SavedModel, not a TF1 Hub module (no "
+                "tfhub_module.pb). hub.Module in TF 1.15 needs the TF1 format; export one from a "
+                "checkpoint with bert-tf1-export-hub, or run from the checkpoint with "
+                "--init_checkpoint/--bert_config_file/--vocab_file" % handle)
+        raise BertTF1Error("--bert_hub_module_handle %s holds no tfhub_module.pb: not a TF1 Hub "
+                           "module" % handle)
+
+
+def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, trainable=True):
+    """Applies the module's `tokens` signature.
+
+    Args:
+      handle: hub module handle.
+      input_ids, input_mask, segment_ids: int32 Tensors of shape [batch_size, seq_length].
+      is_training: True builds the module with tags={"train"} (BERT's dropout on). The classic
+        IMDB notebook never passed tags, so it fine-tuned without BERT's internal dropout.
+      trainable: False freezes the encoder (its variables stay out of TRAINABLE_VARIABLES).
+
+    Returns:
+      dict with pooled_output float [batch_size, hidden_size] and sequence_output float
+      [batch_size, seq_length, hidden_size].
+    """
+    import tensorflow_hub as hub
+
+    tags = TRAIN_TAGS if is_training else set()
+    module = hub.Module(handle, tags=tags, trainable=trainable)
+    inputs = dict(input_ids=input_ids, input_mask=input_mask, segment_ids=segment_ids)
+    return module(inputs=inputs, signature="tokens", as_dict=True)
+
+
+def tokenization_info(handle):
+    """Returns (vocab_file, do_lower_case) from the module's tokenization_info signature."""
+    import tensorflow as tf
+    import tensorflow_hub as hub
+
+    check_hub_module(handle)
+    with tf.Graph().as_default():
+        module = hub.Module(handle)
+        if "tokenization_info" not in module.get_signature_names():
+            raise BertTF1Error("hub module %s has no tokenization_info signature (signatures: %s)"
+                               % (handle, ", ".join(sorted(module.get_signature_names()))))
+        info = module(signature="tokenization_info", as_dict=True)
+        with tf.compat.v1.Session() as sess:
+            vocab_file, do_lower_case = sess.run([info["vocab_file"], info["do_lower_case"]])
+    return vocab_file.decode("utf-8"), bool(do_lower_case)
+
+
+def create_tokenizer_from_hub_module(handle):
+    """A bert.tokenization.FullTokenizer with the module's vocabulary and casing."""
+    from bert import tokenization
+
+    from bert_tf1 import compat
+
+    compat.setup_tf1()
+    vocab_file, do_lower_case = tokenization_info(handle)
+    return tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)

@@ -1,0 +1,264 @@
+"""input_fn builders: in-memory vs TFRecord equality, batching, dtypes/shapes, shuffling and
+seeds, batch-size resolution, sidecar checks, and a plain Estimator feeding params."""
+import doctest
+import os
+
+import numpy as np
+import pytest
+
+from bert_tf1.compat import setup_tf1
+
+setup_tf1()
+
+import tensorflow as tf  # noqa: E402
+from bert import tokenization  # noqa: E402
+
+from bert_tf1.data.examples import InputExample  # noqa: E402
+from bert_tf1.errors import BertTF1Error  # noqa: E402
+from bert_tf1.features import (  # noqa: E402
+    FEATURE_KEYS, InputFeatures, convert_examples_to_features,
+    file_based_convert_examples_to_features, padded_examples)
+from bert_tf1 import inputs  # noqa: E402
+from bert_tf1.inputs import (  # noqa: E402
+    file_based_input_fn_builder, input_fn_builder, resolve_batch_size)
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ["w%d" % i for i in range(30)]
+SEQ = 8
+LABELS = ["a", "b", "c"]
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tmp_path_factory):
+    path = tmp_path_factory.mktemp("vocab") / "vocab.txt"
+    path.write_text("".join(token + "\n" for token in VOCAB))
+    return tokenization.FullTokenizer(vocab_file=str(path), do_lower_case=True)
+
+
+def make_examples(count, regression=False):
+    return [InputExample("ex-%d" % i, " ".join("w%d" % ((i + j) % 30) for j in range(1 + i % 9)),
+                         "w%d" % i if i % 3 == 0 else None,
+                         i * 0.5 - 1 if regression else LABELS[i % 3]) for i in range(count)]
+
+
+def run(input_fn, params=None, max_batches=None):
+    """Builds input_fn's dataset in a fresh graph; returns (list of numpy batch dicts, dataset)."""
+    with tf.Graph().as_default():
+        dataset = input_fn(params) if params is not None else input_fn()
+        batch = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
+        batches = []
+        with tf.compat.v1.Session() as session:
+            while max_batches is None or len(batches) < max_batches:
+                try:
+                    batches.append(session.run(batch))
+                except tf.errors.OutOfRangeError:
+                    break
+        return batches, dataset
+
+
+def rows(batches, key):
+    return np.concatenate([b[key] for b in batches]).tolist()
+
+
+@pytest.fixture(scope="module")
+def written(tokenizer, tmp_path_factory):
+    """5 classification examples in memory and in a TFRecord."""
+    examples = make_examples(5)
+    path = str(tmp_path_factory.mktemp("records") / "eval.tf_record")
+    file_based_convert_examples_to_features(examples, LABELS, SEQ, tokenizer, path,
+                                            show_progress=False)
+    feats = convert_examples_to_features(examples, LABELS, SEQ, tokenizer, show_progress=False)
+    return feats, path
+
+
+def test_tfrecord_round_trip_equals_in_memory(written):
+    feats, path = written
+    from_file, file_ds = run(file_based_input_fn_builder(path, SEQ, False, False),
+                             {"batch_size": 2})
+    in_memory, memory_ds = run(input_fn_builder(feats, SEQ, False, False), {"batch_size": 2})
+    assert [len(b["label_ids"]) for b in from_file] == [2, 2, 1]  # final partial batch of 1
+    assert len(from_file) == len(in_memory)
+    for a, b in zip(from_file, in_memory):
+        assert sorted(a) == sorted(b) == sorted(FEATURE_KEYS)
+        for key in FEATURE_KEYS:
+            assert a[key].dtype == b[key].dtype == np.int32, key
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    # ... and equal to the features themselves, in order (not training: no shuffle).
+    assert rows(from_file, "input_ids") == [f.input_ids for f in feats]
+    assert rows(from_file, "input_mask") == [f.input_mask for f in feats]
+    assert rows(from_file, "segment_ids") == [f.segment_ids for f in feats]
+    assert rows(from_file, "label_ids") == [f.label_id for f in feats] == [0, 1, 2, 0, 1]
+    assert rows(from_file, "is_real_example") == [1] * 5
+    for dataset in (file_ds, memory_ds):
+        shapes = tf.compat.v1.data.get_output_shapes(dataset)
+        assert shapes["input_ids"].as_list() == [None, SEQ]
+        assert shapes["label_ids"].as_list() == [None]
+
+
+def test_drop_remainder_gives_full_static_batches(written):
+    feats, path = written
+    for input_fn in (file_based_input_fn_builder(path, SEQ, False, True, batch_size=2),
+                     input_fn_builder(feats, SEQ, False, True, batch_size=2)):
+        batches, dataset = run(input_fn)
+        assert [len(b["label_ids"]) for b in batches] == [2, 2]
+        shapes = tf.compat.v1.data.get_output_shapes(dataset)  # TPUs need static shapes
+        assert shapes["input_ids"].as_list() == [2, SEQ]
+        assert shapes["is_real_example"].as_list() == [2]
+
+
+def test_padded_examples_fill_the_last_batch(tokenizer, tmp_path):
+    examples = padded_examples(make_examples(5), 4)
+    path = str(tmp_path / "predict.tf_record")
+    file_based_convert_examples_to_features(examples, LABELS, SEQ, tokenizer, path,
+                                            show_progress=False)
+    batches, _ = run(file_based_input_fn_builder(path, SEQ, False, True, batch_size=4))
+    assert [len(b["label_ids"]) for b in batches] == [4, 4]
+    assert rows(batches, "is_real_example") == [1] * 5 + [0] * 3
+    assert rows(batches, "input_mask")[5:] == [[0] * SEQ] * 3
+    feats = convert_examples_to_features(examples, LABELS, SEQ, tokenizer, show_progress=False)
+    in_memory, _ = run(input_fn_builder(feats, SEQ, False, True, batch_size=4))
+    assert rows(in_memory, "is_real_example") == [1] * 5 + [0] * 3  # Google's dropped this key
+
+
+def test_regression_round_trip(tokenizer, tmp_path):
+    examples = make_examples(5, regression=True)
+    path = str(tmp_path / "reg.tf_record")
+    file_based_convert_examples_to_features(examples, None, SEQ, tokenizer, path,
+                                            show_progress=False)
+    feats = convert_examples_to_features(examples, None, SEQ, tokenizer, show_progress=False)
+    from_file, _ = run(file_based_input_fn_builder(path, SEQ, False, False, is_regression=True,
+                                                   batch_size=3))
+    in_memory, _ = run(input_fn_builder(feats, SEQ, False, False, is_regression=True,
+                                        batch_size=3))
+    for batches in (from_file, in_memory):
+        assert batches[0]["label_ids"].dtype == np.float32
+        assert batches[0]["input_ids"].dtype == np.int32
+        assert rows(batches, "label_ids") == [-1.0, -0.5, 0.0, 0.5, 1.0]
+
+
+def test_sidecar_mismatches_fail_at_build_time(written, tmp_path):
+    _, path = written
+    with pytest.raises(BertTF1Error, match="max_seq_length 8.*seq_length=16"):
+        file_based_input_fn_builder(path, 16, False, False, batch_size=2)
+    with pytest.raises(BertTF1Error, match="classification task.*is_regression=True"):
+        file_based_input_fn_builder(path, SEQ, False, False, is_regression=True, batch_size=2)
+
+
+def test_record_without_sidecar_still_reads(written, tmp_path):
+    _, path = written
+    copy = str(tmp_path / "google_written.tf_record")
+    tf.io.gfile.copy(path, copy)
+    assert not os.path.exists(copy + ".meta.json")
+    batches, _ = run(file_based_input_fn_builder([copy, copy], SEQ, False, False, batch_size=4))
+    assert rows(batches, "label_ids") == [0, 1, 2, 0, 1] * 2
+
+
+def training_order(input_fn, batches=6):
+    got, _ = run(input_fn, max_batches=batches)
+    return [tuple(row) for row in rows(got, "input_ids")]
+
+
+@pytest.mark.parametrize("source", ["memory", "file"])
+def test_training_repeats_shuffles_and_is_seeded(tokenizer, tmp_path, source):
+    examples = make_examples(20)
+    feats = convert_examples_to_features(examples, LABELS, SEQ, tokenizer, show_progress=False)
+    path = str(tmp_path / "train.tf_record")
+    file_based_convert_examples_to_features(examples, LABELS, SEQ, tokenizer, path,
+                                            show_progress=False)
+
+    def build(seed):
+        if source == "memory":
+            return input_fn_builder(feats, SEQ, True, True, batch_size=5, seed=seed)
+        return file_based_input_fn_builder(path, SEQ, True, True, batch_size=5, seed=seed)
+
+    first = training_order(build(7), batches=12)  # 60 rows: three passes over 20 examples
+    assert len(first) == 60
+    assert first == training_order(build(7), batches=12)      # same seed -> same order
+    assert first != training_order(build(8), batches=12)      # another seed -> another order
+    in_order = [tuple(f.input_ids) for f in feats]
+    assert first[:20] != in_order                              # shuffled
+    assert set(first) == set(in_order)                         # every example is seen
+
+
+def test_in_memory_default_shuffle_spans_the_whole_data_set(tokenizer):
+    # Label-sorted data: Google's 100-example buffer kept the first batches single-label.
+    examples = [InputExample("e%d" % i, "w%d" % (i % 30), label="a" if i < 500 else "b")
+                for i in range(1000)]
+    feats = convert_examples_to_features(examples, LABELS, SEQ, tokenizer, show_progress=False)
+    whole, _ = run(input_fn_builder(feats, SEQ, True, True, batch_size=100, seed=1),
+                   max_batches=1)
+    small, _ = run(input_fn_builder(feats, SEQ, True, True, batch_size=100, seed=1,
+                                    shuffle_buffer_size=100), max_batches=1)
+    assert 20 < sum(whole[0]["label_ids"]) < 80   # about half "b" (label 1)
+    assert sum(small[0]["label_ids"]) == 0        # all "a": the defect this default avoids
+
+
+def test_batch_size_resolution(written):
+    feats, path = written
+    assert resolve_batch_size(None, {"batch_size": 3}) == 3
+    assert resolve_batch_size(3, None) == 3
+    assert resolve_batch_size(3, {"batch_size": 3}) == 3
+    assert resolve_batch_size(3, {"other": 1}) == 3
+    with pytest.raises(BertTF1Error, match="no batch size"):
+        resolve_batch_size(None, {})
+    with pytest.raises(BertTF1Error, match="per-shard"):
+        resolve_batch_size(8, {"batch_size": 2})
+    with pytest.raises(BertTF1Error, match="positive integer"):
+        resolve_batch_size(None, {"batch_size": 0})
+    for builder in (lambda **kw: input_fn_builder(feats, SEQ, False, False, **kw),
+                    lambda **kw: file_based_input_fn_builder(path, SEQ, False, False, **kw)):
+        with pytest.raises(BertTF1Error, match="no batch size"):
+            with tf.Graph().as_default():
+                builder()({})
+        with pytest.raises(BertTF1Error, match="batch_size"):
+            builder(batch_size=0)
+        batches, _ = run(builder(batch_size=4))
+        assert [len(b["label_ids"]) for b in batches] == [4, 1]
+
+
+def test_in_memory_validation():
+    good = InputFeatures([1] * SEQ, [1] * SEQ, [0] * SEQ, 1)
+    with pytest.raises(BertTF1Error, match="empty"):
+        input_fn_builder([], SEQ, False, False)
+    with pytest.raises(BertTF1Error, match="feature 1 has input_mask of length 7"):
+        input_fn_builder([good, InputFeatures([1] * SEQ, [1] * 7, [0] * SEQ, 1)], SEQ, False,
+                         False)
+    with pytest.raises(BertTF1Error, match="is_regression=True"):
+        input_fn_builder([good, InputFeatures([1] * SEQ, [1] * SEQ, [0] * SEQ, 0.5)], SEQ,
+                         False, False)
+
+
+def test_features_without_is_real_example_count_as_real():
+    class GoogleStyleFeatures(object):  # e.g. built by hand without the attribute
+        def __init__(self, label_id):
+            self.input_ids, self.input_mask, self.segment_ids = [1] * SEQ, [1] * SEQ, [0] * SEQ
+            self.label_id = label_id
+
+    batches, _ = run(input_fn_builder([GoogleStyleFeatures(0), GoogleStyleFeatures(2)], SEQ,
+                                      False, False, batch_size=2))
+    assert rows(batches, "is_real_example") == [1, 1]
+    assert rows(batches, "label_ids") == [0, 2]
+
+
+def test_plain_estimator_passes_params_batch_size(written, tmp_path):
+    """The Google colab's way: Estimator(params={"batch_size": N}) and input_fn(params)."""
+    feats, path = written
+
+    def model_fn(features, labels, mode, params):
+        del labels, params
+        step = tf.compat.v1.train.get_or_create_global_step()
+        return tf.estimator.EstimatorSpec(
+            mode, predictions={"label_ids": features["label_ids"],
+                               "is_real": features["is_real_example"]},
+            loss=tf.constant(0.0), train_op=tf.compat.v1.assign_add(step, 1))
+
+    estimator = tf.estimator.Estimator(model_fn, model_dir=str(tmp_path / "model"),
+                                       params={"batch_size": 2})
+    for input_fn in (input_fn_builder(feats, SEQ, False, False),
+                     file_based_input_fn_builder(path, SEQ, False, False)):
+        predictions = list(estimator.predict(input_fn, yield_single_examples=True))
+        assert [int(p["label_ids"]) for p in predictions] == [0, 1, 2, 0, 1]
+
+
+def test_doctests():
+    results = doctest.testmod(inputs)
+    assert results.failed == 0 and results.attempted >= 1
