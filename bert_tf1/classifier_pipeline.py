@@ -45,7 +45,7 @@ class ClassifierRunSettings(object):
         head="pooled", head_dropout=0.1, truncation="head", seed=0,
         train_examples=0, eval_examples=0, predict_examples=0, dev_fraction=0.1,
         eval_split="dev", predict_split="test", task_options=None,
-        log_every_n_steps=100, show_progress=True,
+        log_every_n_steps=100, show_progress=True, pad_batches=False,
     )
 
     def __init__(self, **values):
@@ -223,6 +223,8 @@ def run_classifier(settings):
     estimator = build_estimator(s, len(label_list or [None]), label_list, task_type,
                                 num_train_steps, num_warmup_steps)
     seq = s.max_seq_length
+    # TPUs need every batch full; pad_batches runs the same padded path on CPU/GPU (tests).
+    full_batches = s.use_tpu or s.pad_batches
 
     if s.do_train:
         train_examples = list(splits["train"])
@@ -242,13 +244,13 @@ def run_classifier(settings):
 
     if s.do_eval:
         eval_examples = splits["eval"]
-        fed = _maybe_padded(eval_examples, s.eval_batch_size, s.use_tpu)
+        fed = _maybe_padded(eval_examples, s.eval_batch_size, full_batches)
         eval_file = os.path.join(s.output_dir, "eval.tf_record")
         features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, eval_file,
                                      s.truncation, s.show_progress)
-        eval_steps = len(fed) // s.eval_batch_size if s.use_tpu else None
+        eval_steps = len(fed) // s.eval_batch_size if full_batches else None
         result = estimator.evaluate(inputs.file_based_input_fn_builder(
-            eval_file, seq, is_training=False, drop_remainder=s.use_tpu,
+            eval_file, seq, is_training=False, drop_remainder=full_batches,
             is_regression=is_regression), steps=eval_steps)
         result["num_eval_examples"] = len(eval_examples)
         produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
@@ -256,12 +258,12 @@ def run_classifier(settings):
 
     if s.do_predict:
         predict_examples = splits["predict"]
-        fed = _maybe_padded(predict_examples, s.predict_batch_size, s.use_tpu)
+        fed = _maybe_padded(predict_examples, s.predict_batch_size, full_batches)
         predict_file = os.path.join(s.output_dir, "predict.tf_record")
         features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, predict_file,
                                      s.truncation, s.show_progress)
         raw = estimator.predict(inputs.file_based_input_fn_builder(
-            predict_file, seq, is_training=False, drop_remainder=s.use_tpu,
+            predict_file, seq, is_training=False, drop_remainder=full_batches,
             is_regression=is_regression))
         kept = outputs.real_predictions(raw, len(predict_examples))
         produced["predict_files"] = outputs.write_predictions(
@@ -273,8 +275,8 @@ def run_classifier(settings):
     return produced
 
 
-def _maybe_padded(examples, batch_size, use_tpu):
-    """On TPU every batch must be full: pad with PaddingInputExample (is_real_example = 0)."""
-    if not use_tpu:
+def _maybe_padded(examples, batch_size, full_batches):
+    """With full batches (TPU), pad with PaddingInputExample (is_real_example = 0)."""
+    if not full_batches:
         return list(examples)
     return features_lib.padded_examples(examples, batch_size)

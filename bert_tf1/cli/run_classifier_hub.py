@@ -72,6 +72,8 @@ def define_flags():
     flags.DEFINE_multi_string("task_option", [], "Other task options as key=value, e.g. "
                               "language=de (xnli) or filter=source:imdb.")
     flags.DEFINE_integer("log_every_n_steps", 100, "Log loss, steps/s and ETA this often.")
+    flags.DEFINE_bool("pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
+                      "automatically with --use_tpu; exact metrics either way).")
 
 
 def _column(value):

@@ -1,0 +1,226 @@
+"""End-to-end runs of run_classifier_hub on the tiny BERT hub module, over the task formats.
+
+Metrics written to eval_results.json are recomputed with scikit-learn / scipy from the written
+predictions (same examples evaluated and predicted) and must agree to 1e-6, counts exactly.
+"""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+from sklearn import metrics as skm
+
+from bert_tf1.classifier_pipeline import ClassifierRunSettings, run_classifier
+from bert_tf1.data import fixtures
+from bert_tf1.errors import BertTF1Error
+
+from conftest import REPO_ROOT, run_python
+
+pytestmark = pytest.mark.e2e
+
+
+def settings(module, data_dir, output_dir, task, **overrides):
+    values = dict(task_name=task, data_dir=data_dir, output_dir=output_dir,
+                  bert_hub_module_handle=module, max_seq_length=24, do_train=True,
+                  do_eval=True, do_predict=True, train_batch_size=8, eval_batch_size=5,
+                  predict_batch_size=5, learning_rate=1e-3, num_train_epochs=2.0,
+                  eval_split="test", predict_split="test", show_progress=False,
+                  log_every_n_steps=1000)
+    values.update(overrides)
+    return ClassifierRunSettings(**values)
+
+
+def read_jsonl(path):
+    with open(path) as handle:
+        return [json.loads(line) for line in handle]
+
+
+def check_metrics_against_sklearn(output_dir, labels, task_type):
+    """Recomputes eval metrics from predictions.jsonl (the same examples) with sklearn."""
+    with open(os.path.join(output_dir, "eval_results.json")) as handle:
+        result = json.load(handle)
+    rows = read_jsonl(os.path.join(output_dir, "predictions.jsonl"))
+    with open(os.path.join(output_dir, "test_results.tsv")) as handle:
+        tsv = handle.read().splitlines()
+    assert len(tsv) == len(rows) == result["num_eval_examples"]
+    if task_type == "regression":
+        gold = np.array([r["label"] for r in rows])
+        predicted = np.array([r["prediction"] for r in rows])
+        assert result["pearson"] == pytest.approx(stats.pearsonr(gold, predicted)[0], abs=1e-6)
+        assert result["spearman"] == pytest.approx(stats.spearmanr(gold, predicted)[0], abs=1e-6)
+        assert result["eval_loss"] == pytest.approx(np.mean((gold - predicted) ** 2), abs=1e-5)
+        return result
+    gold = np.array([labels.index(r["label"]) for r in rows])
+    probabilities = np.array([[r["probabilities"][name] for name in labels] for r in rows])
+    np.testing.assert_allclose(
+        probabilities, [[float(v) for v in line.split("\t")] for line in tsv], atol=1e-6)
+    predicted = probabilities.argmax(axis=1)
+    assert [labels[i] for i in predicted] == [r["predicted_label"] for r in rows]
+    assert result["eval_accuracy"] == pytest.approx(skm.accuracy_score(gold, predicted), abs=1e-6)
+    loss = -np.mean(np.log(probabilities[np.arange(len(gold)), gold]))
+    assert result["eval_loss"] == pytest.approx(loss, abs=1e-5)
+    if task_type in ("binary", "mcc") and len(labels) == 2:
+        tn, fp, fn, tp = skm.confusion_matrix(gold, predicted, labels=[0, 1]).ravel()
+        assert (result["true_positives"], result["true_negatives"], result["false_positives"],
+                result["false_negatives"]) == (tp, tn, fp, fn)
+        assert result["precision"] == pytest.approx(
+            skm.precision_score(gold, predicted, zero_division=0), abs=1e-6)
+        assert result["recall"] == pytest.approx(
+            skm.recall_score(gold, predicted, zero_division=0), abs=1e-6)
+        assert result["f1"] == pytest.approx(skm.f1_score(gold, predicted, zero_division=0),
+                                             abs=1e-6)
+        if len(set(gold)) == 2:
+            assert result["auc"] == pytest.approx(skm.roc_auc_score(gold, probabilities[:, 1]),
+                                                  abs=1e-6)
+    if task_type == "mcc":
+        assert result["mcc"] == pytest.approx(skm.matthews_corrcoef(gold, predicted), abs=1e-6)
+    if task_type == "multiclass":
+        assert result["macro_f1"] == pytest.approx(
+            skm.f1_score(gold, predicted, average="macro", zero_division=0), abs=1e-6)
+        assert result["micro_f1"] == pytest.approx(
+            skm.f1_score(gold, predicted, average="micro", zero_division=0), abs=1e-6)
+        matrix = skm.confusion_matrix(gold, predicted, labels=list(range(len(labels))))
+        for i, true_name in enumerate(labels):
+            for j, pred_name in enumerate(labels):
+                assert result["confusion_matrix/%s/%s" % (true_name, pred_name)] == matrix[i, j]
+    return result
+
+
+# (task, fixture variant, expected task type). Together they cover every reader: aclImdb folders,
+# the tar.gz, CSV, GLUE TSV single/pair with and without header, regression, raw e-mails, JSONL.
+CASES = [
+    ("imdb", {"variant": "folder"}, "binary"),
+    ("imdb", {"variant": "tar"}, "binary"),
+    ("cola", {}, "mcc"),
+    ("mnli", {}, "multiclass"),
+    ("sts-b", {}, "regression"),
+    ("spam", {}, "binary"),
+    ("jsonl", {}, None),
+]
+
+
+@pytest.mark.parametrize("task, variant, task_type", CASES,
+                         ids=["%s-%s" % (c[0], c[1].get("variant", "")) for c in CASES])
+def test_train_eval_predict_in_one_run(tiny_hub_module, tmp_path, task, variant, task_type):
+    data_dir = fixtures.write_fixture(task, str(tmp_path / "data"), per_label=6, **variant)
+    output_dir = str(tmp_path / "out")
+    overrides = {}
+    if task in ("cola", "mnli", "sts-b"):  # GLUE test splits are unlabelled: evaluate dev.
+        overrides = dict(eval_split="dev", predict_split="dev")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, task, **overrides))
+    task_type = task_type or produced["task_type"]
+    assert produced["task_type"] == task_type
+    labels = produced["labels"]
+    check_metrics_against_sklearn(output_dir, labels, task_type)
+    with open(os.path.join(output_dir, "eval_results.txt")) as handle:
+        lines = handle.read().splitlines()
+    assert lines == sorted(lines) and all(" = " in line for line in lines)
+    with open(os.path.join(output_dir, "run_manifest.json")) as handle:
+        manifest = json.load(handle)
+    assert manifest["status"] == "finished" and manifest["flags"]["task_name"] == task
+    assert manifest["packages"]["tensorflow-hub"] == "0.7.0"
+    assert not [n for n in os.listdir(output_dir) if ".tmp-" in n]
+
+
+def test_tpu_style_padding_gives_exact_metrics_and_one_line_per_example(tiny_hub_module,
+                                                                       tmp_path):
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=7)
+    plain_dir, padded_dir = str(tmp_path / "plain"), str(tmp_path / "padded")
+    run_classifier(settings(tiny_hub_module, data_dir, plain_dir, "imdb", eval_batch_size=4,
+                            predict_batch_size=4))
+    # Same trained model (copied checkpoint), evaluated with TPU-style padded full batches.
+    import shutil
+    shutil.copytree(plain_dir, padded_dir)
+    for name in ("eval_results.json", "eval_results.txt", "predictions.jsonl",
+                 "test_results.tsv", "eval.tf_record", "predict.tf_record"):
+        os.remove(os.path.join(padded_dir, name))
+    run_classifier(settings(tiny_hub_module, data_dir, padded_dir, "imdb", do_train=False,
+                            eval_batch_size=4, predict_batch_size=4, pad_batches=True))
+    with open(os.path.join(padded_dir, "eval.tf_record.meta.json")) as handle:
+        meta = json.load(handle)
+    assert meta["num_examples"] % 4 == 0 and meta["num_examples"] > meta["num_real_examples"]
+    plain = check_metrics_against_sklearn(plain_dir, ["0", "1"], "binary")
+    padded = check_metrics_against_sklearn(padded_dir, ["0", "1"], "binary")
+    for key in ("eval_accuracy", "auc", "f1", "eval_loss", "true_positives"):
+        assert padded[key] == pytest.approx(plain[key], abs=1e-6), key
+
+
+def test_resume_after_interruption_continues_to_the_planned_step(tiny_hub_module, tmp_path,
+                                                                 monkeypatch):
+    from bert_tf1 import runtime
+
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=8)
+    output_dir = str(tmp_path / "out")
+    run = settings(tiny_hub_module, data_dir, output_dir, "imdb", save_checkpoints_steps=1)
+    original_after_run = runtime.TrainingProgressHook.after_run
+
+    def interrupt_after_step_2(self, run_context, run_values):
+        original_after_run(self, run_context, run_values)
+        if self.history and self.history[-1][0] == 2:
+            raise KeyboardInterrupt("simulated interruption")
+
+    monkeypatch.setattr(runtime.TrainingProgressHook, "after_run", interrupt_after_step_2)
+    with pytest.raises(KeyboardInterrupt):
+        run_classifier(run)
+    assert not os.path.exists(os.path.join(output_dir, "eval_results.json"))
+    with open(os.path.join(output_dir, "run_manifest.json")) as handle:
+        assert json.load(handle)["status"] == "running"
+    record = os.path.join(output_dir, "train.tf_record")
+    record_stamp = os.path.getmtime(record)
+
+    monkeypatch.setattr(runtime.TrainingProgressHook, "after_run", original_after_run)
+    resumed = run_classifier(run)
+    # 16 examples / batch 8 * 2 epochs = 4 steps in all; the second run did steps 3 and 4 only.
+    assert resumed["num_train_steps"] == 4
+    assert os.path.getmtime(record) == record_stamp  # the cached TFRecord was reused
+    with open(os.path.join(output_dir, "eval_results.json")) as handle:
+        assert json.load(handle)["global_step"] == 4
+
+
+def test_google_command_line_runs_unchanged(tiny_hub_module, tmp_path):
+    """run_classifier_with_tfhub.py's README-style flags, plus nothing of ours."""
+    data_dir = fixtures.write_fixture("mrpc", str(tmp_path / "MRPC"), per_label=4)
+    output_dir = str(tmp_path / "mrpc_output")
+    run_python([os.path.join(REPO_ROOT, "run_classifier_hub.py"), "--task_name=MRPC",
+                "--do_train=true", "--do_eval=true", "--data_dir=%s" % data_dir,
+                "--bert_hub_module_handle=%s" % tiny_hub_module, "--max_seq_length=32",
+                "--train_batch_size=8", "--learning_rate=2e-5", "--num_train_epochs=1.0",
+                "--output_dir=%s" % output_dir])
+    with open(os.path.join(output_dir, "eval_results.txt")) as handle:
+        text = handle.read()
+    for key in ("eval_accuracy", "eval_loss", "global_step", "auc", "f1"):
+        assert "%s = " % key in text
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(task_name="nosuchtask"), "nosuchtask"),
+    (dict(max_seq_length=600), "longer than the model's max_position_embeddings 512"),
+    (dict(do_train=False, do_eval=False, do_predict=False), "at least one of --do_train"),
+    (dict(data_dir="/nonexistent/dir"), "/nonexistent/dir"),
+])
+def test_bad_input_is_one_clear_error_and_writes_nothing(tiny_hub_module, tmp_path, overrides,
+                                                         message):
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=2)
+    output_dir = str(tmp_path / "out")
+    values = dict(data_dir=data_dir)
+    values.update(overrides)
+    with pytest.raises(BertTF1Error, match=message):
+        run_classifier(settings(tiny_hub_module, values.pop("data_dir"), output_dir,
+                                values.pop("task_name", "imdb"), **values))
+    assert not os.path.exists(output_dir)
+
+
+def test_cli_reports_tf2_saved_model_handle_without_traceback(tmp_path):
+    saved_model = tmp_path / "tf2"
+    saved_model.mkdir()
+    (saved_model / "saved_model.pb").write_bytes(b"")
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=2)
+    result = run_python([os.path.join(REPO_ROOT, "run_classifier_hub.py"), "--task=imdb",
+                         "--do_train", "--data_dir=%s" % data_dir,
+                         "--output_dir=%s" % (tmp_path / "out"),
+                         "--bert_hub_module_handle=%s" % saved_model], check=False)
+    assert result.returncode == 2
+    assert "TF2 SavedModel, not a TF1 Hub module" in result.stderr
+    assert "Traceback" not in result.stderr
