@@ -15,6 +15,7 @@ compat.setup_tf1()
 def run_python(args, check=True, **kwargs):
     """Runs `python ARGS...` with this interpreter in a fresh process; returns CompletedProcess."""
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, TF_CPP_MIN_LOG_LEVEL="2")
+    env.update(kwargs.pop("env", {}))
     result = subprocess.run([sys.executable] + list(args), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True, env=env,
                             cwd=kwargs.pop("cwd", REPO_ROOT), **kwargs)
@@ -38,3 +39,29 @@ def tiny_hub_module(tiny_bert_dir, tmp_path_factory):
     path = str(tmp_path_factory.mktemp("hub") / "module")
     run_python(["-m", "bert_tf1.hub_export", "--bert_dir", tiny_bert_dir, "--output", path])
     return path
+
+
+@pytest.fixture
+def local_s3():
+    """A moto S3 server on 127.0.0.1 with bucket 'bert-tf1-runs'; yields (env, boto3 client).
+
+    TF 1.15's S3 file system reads its endpoint from the environment once per process, so code
+    that writes s3:// paths runs in a subprocess with `env`.
+    """
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server._server.server_address  # pylint: disable=protected-access
+        client = boto3.client("s3", endpoint_url="http://%s:%d" % (host, port),
+                              region_name="us-east-1", aws_access_key_id="testing",
+                              aws_secret_access_key="testing")
+        client.create_bucket(Bucket="bert-tf1-runs")
+        env = dict(S3_ENDPOINT="%s:%d" % (host, port), S3_USE_HTTPS="0", S3_VERIFY_SSL="0",
+                   AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                   AWS_REGION="us-east-1")
+        yield env, client
+    finally:
+        server.stop()

@@ -224,3 +224,26 @@ def test_cli_reports_tf2_saved_model_handle_without_traceback(tmp_path):
     assert result.returncode == 2
     assert "TF2 SavedModel, not a TF1 Hub module" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_s3_output_dir_against_local_server(tiny_hub_module, tmp_path, local_s3):
+    env, client = local_s3
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4)
+    run_python([os.path.join(REPO_ROOT, "run_classifier_hub.py"), "--task=imdb",
+                "--do_train", "--do_eval", "--do_predict", "--eval_split=test",
+                "--data_dir=%s" % data_dir, "--bert_hub_module_handle=%s" % tiny_hub_module,
+                "--output_dir=s3://bert-tf1-runs/imdb/run1", "--max_seq_length=24",
+                "--train_batch_size=4", "--num_train_epochs=1", "--save_checkpoints_steps=1"],
+               env=env)
+    listing = client.list_objects_v2(Bucket="bert-tf1-runs", Prefix="imdb/run1/")
+    names = {item["Key"][len("imdb/run1/"):] for item in listing.get("Contents", [])}
+    for name in ("eval_results.txt", "eval_results.json", "test_results.tsv",
+                 "predictions.jsonl", "run_manifest.json", "checkpoint", "train.tf_record"):
+        assert name in names, sorted(names)
+    assert not [n for n in names if ".tmp-" in n or "staging" in n]
+    body = client.get_object(Bucket="bert-tf1-runs", Key="imdb/run1/eval_results.json")["Body"]
+    result = json.loads(body.read().decode("utf-8"))
+    assert result["global_step"] == 2 and result["num_eval_examples"] == 8  # 8 train / batch 4
+    tsv = client.get_object(Bucket="bert-tf1-runs", Key="imdb/run1/test_results.tsv")["Body"]
+    assert len(tsv.read().decode("utf-8").splitlines()) == 8
