@@ -247,3 +247,28 @@ def test_s3_output_dir_against_local_server(tiny_hub_module, tmp_path, local_s3)
     assert result["global_step"] == 2 and result["num_eval_examples"] == 8  # 8 train / batch 4
     tsv = client.get_object(Bucket="bert-tf1-runs", Key="imdb/run1/test_results.tsv")["Body"]
     assert len(tsv.read().decode("utf-8").splitlines()) == 8
+
+
+COVERED = {case[0] for case in CASES}
+OTHER_TASKS = [name for name in __import__("bert_tf1.data", fromlist=["task_names"]).task_names()
+               if name not in COVERED]
+
+
+@pytest.mark.parametrize("task", OTHER_TASKS)
+def test_every_other_task_runs_with_default_splits(tiny_hub_module, tmp_path, task):
+    """train + eval (dev, or a stratified dev carved from train) + predict (test) in one run."""
+    from bert_tf1.data import load_examples
+
+    data_dir = fixtures.write_fixture(task, str(tmp_path / "data"), per_label=5)
+    output_dir = str(tmp_path / "out")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, task,
+                                       eval_split="dev", predict_split="test",
+                                       num_train_epochs=1.0, dev_fraction=0.3))
+    with open(os.path.join(output_dir, "eval_results.json")) as handle:
+        result = json.load(handle)
+    assert "eval_accuracy" in result or "pearson" in result
+    assert result["eval_loss"] >= 0 and not math.isnan(result["eval_loss"])
+    rows = read_jsonl(os.path.join(output_dir, "predictions.jsonl"))
+    assert len(rows) == len(load_examples(task, data_dir, "test"))
+    if produced["task_type"] != "regression":
+        assert all(r["predicted_label"] in produced["labels"] for r in rows)
