@@ -79,12 +79,12 @@ def tokenization_info(handle):
     return vocab_file.decode("utf-8"), bool(do_lower_case)
 
 
-def create_tokenizer_from_hub_module(handle):
+def create_tokenizer_from_hub_module(bert_hub_module_handle):
     """A bert.tokenization.FullTokenizer with the module's vocabulary and casing."""
     from bert import tokenization
 
     from bert_tf1 import compat
 
     compat.setup_tf1()
-    vocab_file, do_lower_case = tokenization_info(handle)
+    vocab_file, do_lower_case = tokenization_info(bert_hub_module_handle)
     return tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)
