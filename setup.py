@@ -41,6 +41,7 @@ setup(
         "console_scripts": [
             "bert-tf1-make-tiny=bert_tf1.tiny_bert:main",
             "bert-tf1-export-hub=bert_tf1.hub_export:main",
+            "bert-tf1-run-classifier=bert_tf1.cli.run_classifier_hub:run",
         ],
     },
     classifiers=[
