@@ -242,32 +242,29 @@ def run_classifier(settings):
         produced["train_seconds"] = round(time.time() - started, 1)
         produced["num_train_steps"] = num_train_steps
 
+    def inference_input(examples, batch_size, name):
+        """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps)."""
+        fed = _maybe_padded(examples, batch_size, full_batches)
+        path = os.path.join(s.output_dir, name + ".tf_record")
+        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, path, s.truncation,
+                                     s.show_progress)
+        input_fn = inputs.file_based_input_fn_builder(
+            path, seq, is_training=False, drop_remainder=full_batches,
+            is_regression=is_regression)
+        return input_fn, (len(fed) // batch_size if full_batches else None)
+
     if s.do_eval:
-        eval_examples = splits["eval"]
-        fed = _maybe_padded(eval_examples, s.eval_batch_size, full_batches)
-        eval_file = os.path.join(s.output_dir, "eval.tf_record")
-        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, eval_file,
-                                     s.truncation, s.show_progress)
-        eval_steps = len(fed) // s.eval_batch_size if full_batches else None
-        result = estimator.evaluate(inputs.file_based_input_fn_builder(
-            eval_file, seq, is_training=False, drop_remainder=full_batches,
-            is_regression=is_regression), steps=eval_steps)
-        result["num_eval_examples"] = len(eval_examples)
+        input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval")
+        result = estimator.evaluate(input_fn, steps=steps)
+        result["num_eval_examples"] = len(splits["eval"])
         produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
         produced["eval_files"] = outputs.write_eval_results(s.output_dir, result)
 
     if s.do_predict:
-        predict_examples = splits["predict"]
-        fed = _maybe_padded(predict_examples, s.predict_batch_size, full_batches)
-        predict_file = os.path.join(s.output_dir, "predict.tf_record")
-        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, predict_file,
-                                     s.truncation, s.show_progress)
-        raw = estimator.predict(inputs.file_based_input_fn_builder(
-            predict_file, seq, is_training=False, drop_remainder=full_batches,
-            is_regression=is_regression))
-        kept = outputs.real_predictions(raw, len(predict_examples))
+        input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict")
+        kept = outputs.real_predictions(estimator.predict(input_fn), len(splits["predict"]))
         produced["predict_files"] = outputs.write_predictions(
-            s.output_dir, predict_examples, kept, label_list, is_regression)
+            s.output_dir, splits["predict"], kept, label_list, is_regression)
 
     manifest.update(status="finished", results=produced.get("eval_results"),
                     train_seconds=produced.get("train_seconds"))
