@@ -6,11 +6,13 @@ code ports unchanged. What differs, on purpose (each pinned by a test):
     fine-tuning, off for eval/predict); the IMDB notebook never passed tags;
   * head dropout applies only in TRAIN (the notebook applied it at predict time too);
   * predictions carry probabilities, log_probabilities and the predicted label id, plus
-    is_real_example so writers can drop TPU padding rows.
+    is_real_example so writers can drop TPU padding rows;
+  * BERT may also be built with bert.modeling.BertModel from a Google checkpoint (`bert_source`,
+    see checkpoint_bert.BertSource): needed under tf.distribute, where hub.Module fails.
 """
 import tensorflow as tf
 
-from bert_tf1 import hub_bert
+from bert_tf1 import checkpoint_bert
 from bert_tf1.errors import BertTF1Error
 
 HEADS = ("pooled", "mean", "frozen_mlp")
@@ -66,21 +68,25 @@ def output_layer(features, num_outputs, is_training, dropout_prob=0.1, hidden_un
 
 def create_model(is_training, input_ids, input_mask, segment_ids, labels, num_labels,
                  bert_hub_module_handle, head="pooled", head_dropout=0.1, is_regression=False,
-                 head_hidden_units=256):
-    """Builds the classifier (or regressor) on the hub module's BERT.
+                 head_hidden_units=256, bert_source=None):
+    """Builds the classifier (or regressor) on BERT from a hub module or a checkpoint.
 
     Args:
       is_training: bool, True in TRAIN mode only.
       input_ids, input_mask, segment_ids: int32 Tensors of shape [batch_size, seq_length].
       labels: int32 Tensor [batch_size] (classification) or float32 [batch_size] (regression).
       num_labels: number of classes (ignored for regression).
-      bert_hub_module_handle: TF1 Hub module handle.
+      bert_hub_module_handle: TF1 Hub module handle, or None when `bert_source` is given.
       head: "pooled" ([CLS] pooled output, BERT paper), "mean" (masked mean of the last layer), or
         "frozen_mlp" (encoder frozen, masked mean, Dense(head_hidden_units, relu): the TL-for-NLP
         book's setup).
       head_dropout: dropout rate before the output layer, TRAIN only.
       is_regression: one linear output and squared-error loss (STS-B).
       head_hidden_units: width of the frozen_mlp hidden layer.
+      bert_source: where BERT comes from instead of `bert_hub_module_handle`: a
+        checkpoint_bert.BertSource, a dict (BertSource.from_dict) or a hub handle. A checkpoint
+        source builds bert.modeling.BertModel ("bert/..." variables) restored with
+        init_from_checkpoint; its outputs equal the hub module's.
 
     Returns:
       (loss, per_example_loss, logits, probabilities): scalar; float [batch_size];
@@ -89,8 +95,9 @@ def create_model(is_training, input_ids, input_mask, segment_ids, labels, num_la
     """
     if head not in HEADS:
         raise BertTF1Error("head '%s' is not one of %s" % (head, ", ".join(HEADS)))
-    outputs = hub_bert.bert_outputs(bert_hub_module_handle, input_ids, input_mask, segment_ids,
-                                    is_training=is_training, trainable=(head != "frozen_mlp"))
+    source = checkpoint_bert.resolve_bert_source(bert_hub_module_handle, bert_source)
+    outputs = source.bert_outputs(input_ids, input_mask, segment_ids, is_training=is_training,
+                                  trainable=(head != "frozen_mlp"))
     if head == "pooled":
         features = outputs["pooled_output"]
     else:

@@ -18,7 +18,7 @@ import time
 import tensorflow as tf
 
 from bert_tf1 import compat, data, features as features_lib, inputs, model_fn, outputs, runtime
-from bert_tf1 import hub_bert
+from bert_tf1 import checkpoint_bert, distribution, hub_bert
 from bert_tf1.errors import BertTF1Error
 
 # Tasks whose GLUE metric is Matthews correlation.
@@ -46,6 +46,7 @@ class ClassifierRunSettings(object):
         train_examples=0, eval_examples=0, predict_examples=0, dev_fraction=0.1,
         eval_split="dev", predict_split="test", task_options=None,
         log_every_n_steps=100, show_progress=True, pad_batches=False,
+        distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
     )
 
     def __init__(self, **values):
@@ -70,13 +71,14 @@ def validate_settings(s):
     if not s.bert_hub_module_handle and not (s.init_checkpoint or s.bert_config_file):
         raise BertTF1Error("give --bert_hub_module_handle (a TF1 Hub module) or "
                            "--init_checkpoint with --bert_config_file and --vocab_file")
-    if s.bert_hub_module_handle and s.bert_config_file:
+    if s.bert_hub_module_handle and (s.bert_config_file or s.init_checkpoint):
         raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file/"
                            "--init_checkpoint, not both")
-    if not s.bert_hub_module_handle:
-        missing = [n for n in ("bert_config_file", "vocab_file") if not getattr(s, n)]
-        if missing:
-            raise BertTF1Error("a checkpoint run needs --%s" % " and --".join(missing))
+    if not s.bert_hub_module_handle and not s.vocab_file:
+        raise BertTF1Error("a checkpoint run needs --vocab_file")
+    if s.fine_tune_top_layers and s.head == "frozen_mlp":
+        raise BertTF1Error("--fine_tune_top_layers does not combine with --head=frozen_mlp "
+                           "(which trains no encoder layer)")
     for name in ("max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size"):
         if getattr(s, name) < 1:
             raise BertTF1Error("--%s must be a positive integer, got %r" % (name, getattr(s, name)))
@@ -122,15 +124,13 @@ def make_tokenizer(s):
     return tokenization.FullTokenizer(vocab_file=s.vocab_file, do_lower_case=s.do_lower_case)
 
 
-def check_max_seq_length(s):
+def check_max_seq_length(s, bert_source):
     if s.bert_hub_module_handle:
         limit, source = hub_max_position_embeddings(s.bert_hub_module_handle), \
             s.bert_hub_module_handle
     else:
-        from bert_tf1.bert_dir import load_bert_config
-
-        limit, source = load_bert_config(s.bert_config_file).max_position_embeddings, \
-            s.bert_config_file
+        limit = bert_source.bert_config.max_position_embeddings
+        source = s.bert_config_file or s.init_checkpoint
     if limit is not None and s.max_seq_length > limit:
         raise BertTF1Error("--max_seq_length %d is longer than the model's "
                            "max_position_embeddings %d (%s)" % (s.max_seq_length, limit, source))
@@ -174,13 +174,37 @@ def load_splits(s, spec):
     return wanted
 
 
-def build_estimator(s, num_labels, label_list, task_type, num_train_steps, num_warmup_steps):
+def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
+                    num_warmup_steps):
+    """TPUEstimator (TPU, or CPU/GPU off TPU), or an Estimator under a tf.distribute strategy.
+
+    Returns (estimator, train_batch_size_per_input_fn): under MirroredStrategy the training
+    input_fn yields per-replica batches; TPUEstimator hands each input_fn its own size.
+    """
+    distributed = s.distribution_strategy != "none"
+    if distributed and bert_source.uses_hub_module:
+        # hub.Module cannot be built under tf.distribute: load the module's variables into a
+        # BertModel instead (same weights, same graph names).
+        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
+                                  s.distribution_strategy)
+        bert_source = bert_source.as_checkpoint_source()
     fn = model_fn.model_fn_builder(
         num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
-        num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu,
-        bert_hub_module_handle=s.bert_hub_module_handle, task_type=task_type,
-        label_names=None if task_type == "regression" else label_list, head=s.head,
-        head_dropout=s.head_dropout)
+        num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu, bert_hub_module_handle=None,
+        task_type=task_type, label_names=None if task_type == "regression" else label_list,
+        head=s.head, head_dropout=s.head_dropout, for_tpu_estimator=not distributed,
+        bert_source=bert_source, fine_tune_top_layers=s.fine_tune_top_layers or None)
+    if distributed:
+        if s.use_tpu:
+            raise BertTF1Error("--use_tpu and --distribution_strategy=%s do not combine"
+                               % s.distribution_strategy)
+        strategy = distribution.make_strategy(s.distribution_strategy, s.num_gpus)
+        estimator = distribution.make_distributed_estimator(
+            fn, s.output_dir, strategy, s.train_batch_size, s.eval_batch_size,
+            s.predict_batch_size, save_checkpoints_steps=s.save_checkpoints_steps,
+            keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
+            log_step_count_steps=s.log_every_n_steps)
+        return estimator, estimator.params["train_batch_size_per_replica"]
     run_config = runtime.make_run_config(
         s.output_dir, use_tpu=s.use_tpu, tpu_name=s.tpu_name, tpu_zone=s.tpu_zone,
         gcp_project=s.gcp_project, master=s.master,
@@ -189,7 +213,7 @@ def build_estimator(s, num_labels, label_list, task_type, num_train_steps, num_w
         keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
         log_step_count_steps=s.log_every_n_steps)
     return runtime.make_estimator(fn, run_config, s.use_tpu, s.train_batch_size,
-                                  s.eval_batch_size, s.predict_batch_size)
+                                  s.eval_batch_size, s.predict_batch_size), None
 
 
 def run_classifier(settings):
@@ -199,7 +223,9 @@ def run_classifier(settings):
     validate_settings(s)
     if s.bert_hub_module_handle:
         hub_bert.check_hub_module(s.bert_hub_module_handle)
-    check_max_seq_length(s)
+    bert_source = checkpoint_bert.BertSource.from_flags(
+        s.bert_hub_module_handle, s.bert_config_file, s.init_checkpoint)
+    check_max_seq_length(s, bert_source)
     spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
@@ -220,8 +246,12 @@ def run_classifier(settings):
         num_train_steps = max(1, int(len(splits["train"]) / s.train_batch_size
                                      * s.num_train_epochs))
         num_warmup_steps = int(num_train_steps * s.warmup_proportion)
-    estimator = build_estimator(s, len(label_list or [None]), label_list, task_type,
-                                num_train_steps, num_warmup_steps)
+    estimator, train_batch_size = build_estimator(s, bert_source, len(label_list or [None]),
+                                                  label_list, task_type, num_train_steps,
+                                                  num_warmup_steps)
+    # Plain Estimators (tf.distribute) get explicit batch sizes; TPUEstimator passes its own.
+    eval_batch_size = s.eval_batch_size if train_batch_size else None
+    predict_batch_size = s.predict_batch_size if train_batch_size else None
     seq = s.max_seq_length
     # TPUs need every batch full; pad_batches runs the same padded path on CPU/GPU (tests).
     full_batches = s.use_tpu or s.pad_batches
@@ -238,11 +268,11 @@ def run_classifier(settings):
         started = time.time()
         estimator.train(inputs.file_based_input_fn_builder(
             train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
-            seed=s.seed), max_steps=num_train_steps, hooks=[progress])
+            seed=s.seed, batch_size=train_batch_size), max_steps=num_train_steps, hooks=[progress])
         produced["train_seconds"] = round(time.time() - started, 1)
         produced["num_train_steps"] = num_train_steps
 
-    def inference_input(examples, batch_size, name):
+    def inference_input(examples, batch_size, name, explicit_batch_size):
         """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps)."""
         fed = _maybe_padded(examples, batch_size, full_batches)
         path = os.path.join(s.output_dir, name + ".tf_record")
@@ -250,18 +280,20 @@ def run_classifier(settings):
                                      s.show_progress)
         input_fn = inputs.file_based_input_fn_builder(
             path, seq, is_training=False, drop_remainder=full_batches,
-            is_regression=is_regression)
+            is_regression=is_regression, batch_size=explicit_batch_size)
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
     if s.do_eval:
-        input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval")
+        input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
+                                          eval_batch_size)
         result = estimator.evaluate(input_fn, steps=steps)
         result["num_eval_examples"] = len(splits["eval"])
         produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
         produced["eval_files"] = outputs.write_eval_results(s.output_dir, result)
 
     if s.do_predict:
-        input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict")
+        input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict",
+                                      predict_batch_size)
         kept = outputs.real_predictions(estimator.predict(input_fn), len(splits["predict"]))
         produced["predict_files"] = outputs.write_predictions(
             s.output_dir, splits["predict"], kept, label_list, is_regression)

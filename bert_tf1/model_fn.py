@@ -3,34 +3,62 @@
 One model_fn serves TPUEstimator (TPU, or CPU/GPU with use_tpu=False, as google-research/bert
 runs it) and plain tf.estimator.Estimator (needed for tf.distribute strategies): with
 `for_tpu_estimator=False` the TPUEstimatorSpec is converted by its own as_estimator_spec().
+
+Training uses bert_tf1.optimization.create_optimizer: Google's AdamW schedule and update, as a
+standard tf.train.Optimizer, so the same model_fn also trains under tf.distribute.MirroredStrategy
+(bert.optimization's optimizer fails there). Under a strategy BERT must come from a checkpoint
+(`bert_source`, see checkpoint_bert.BertSource): hub.Module does not work there.
 """
 import tensorflow as tf
-from bert import optimization
 
-from bert_tf1 import classifier, metrics
+from bert_tf1 import checkpoint_bert, classifier, metrics, optimization
+from bert_tf1.errors import BertTF1Error
 
 TRAIN_LOSS_COLLECTION = "bert_tf1_train_loss"
 
 
 def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_steps, use_tpu,
                      bert_hub_module_handle, task_type="binary", label_names=None, head="pooled",
-                     head_dropout=0.1, for_tpu_estimator=True):
+                     head_dropout=0.1, for_tpu_estimator=True, bert_source=None,
+                     fine_tune_top_layers=None):
     """Returns a `model_fn(features, labels, mode, params)` closure.
 
     Args:
       num_labels: number of classes (1 or anything for regression).
       learning_rate: peak learning rate of BERT's AdamW schedule (linear warm-up, linear decay).
       num_train_steps, num_warmup_steps: schedule length (int; 0 warm-up steps is allowed).
-      use_tpu: build TPU-compatible training ops (CrossShardOptimizer).
-      bert_hub_module_handle: TF1 Hub module handle.
+      use_tpu: build TPU-compatible training ops (CrossShardOptimizer); a checkpoint BERT source
+        is then restored from the spec's scaffold_fn, as google-research/bert does on TPU.
+      bert_hub_module_handle: TF1 Hub module handle, or None when `bert_source` is given.
       task_type: "binary", "multiclass", "mcc" or "regression" (selects head loss and metrics).
       label_names: list of label names for per-class metric names.
       head, head_dropout: see classifier.create_model.
-      for_tpu_estimator: return TPUEstimatorSpec (True) or EstimatorSpec (False).
+      for_tpu_estimator: return TPUEstimatorSpec (True) or EstimatorSpec (False; needed by
+        plain tf.estimator.Estimator, e.g. under tf.distribute strategies).
+      bert_source: checkpoint_bert.BertSource (or dict / hub handle) instead of
+        bert_hub_module_handle; a checkpoint source works under tf.distribute strategies.
+      fine_tune_top_layers: None trains every trainable variable; N trains only the top N
+        encoder layers, the pooler and the head (embeddings and lower layers stay as loaded).
+
+    The returned model_fn carries `bert_source` (the resolved BertSource) and `for_tpu_estimator`
+    attributes, which distribution.make_distributed_estimator checks.
 
     The features dict holds input_ids, input_mask, segment_ids (int32 [batch, seq]), label_ids
     (int32 or float32 [batch]) and optionally is_real_example ([batch], 0 for padding rows).
     """
+    source = checkpoint_bert.resolve_bert_source(bert_hub_module_handle, bert_source)
+    if fine_tune_top_layers is not None:
+        if isinstance(fine_tune_top_layers, bool) or not isinstance(fine_tune_top_layers, int) \
+                or fine_tune_top_layers < 0:
+            raise BertTF1Error("fine_tune_top_layers: expected None or an integer >= 0, found %r"
+                               % (fine_tune_top_layers,))
+        if head == "frozen_mlp":
+            raise BertTF1Error("fine_tune_top_layers=%d contradicts head 'frozen_mlp' (its encoder "
+                               "is frozen): use head 'pooled' or 'mean'" % fine_tune_top_layers)
+    # On a TPU the checkpoint is restored from scaffold_fn, outside the TPU computation (as
+    # google-research/bert's run_classifier.py does); elsewhere while building the encoder.
+    tpu_restore = use_tpu and not source.uses_hub_module and source.init_checkpoint is not None
+    graph_source = source.without_init_checkpoint() if tpu_restore else source
     is_regression = task_type == "regression"
     metric_fn = (metrics.metric_fn_builder(task_type, 1) if is_regression
                  else metrics.metric_fn_builder(task_type, num_labels, label_names))
@@ -47,28 +75,38 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
         is_training = mode == tf.estimator.ModeKeys.TRAIN
 
         total_loss, per_example_loss, logits, probabilities = classifier.create_model(
-            is_training, input_ids, input_mask, segment_ids, label_ids, num_labels,
-            bert_hub_module_handle, head=head, head_dropout=head_dropout,
-            is_regression=is_regression)
+            is_training, input_ids, input_mask, segment_ids, label_ids, num_labels, None,
+            head=head, head_dropout=head_dropout, is_regression=is_regression,
+            bert_source=graph_source)
+        scaffold_fn = None
+        if tpu_restore:
+            def scaffold_fn():
+                checkpoint_bert.init_bert_from_checkpoint(source.init_checkpoint)
+                return tf.compat.v1.train.Scaffold()
 
         if mode == tf.estimator.ModeKeys.TRAIN:
+            var_list = optimization.variables_to_fine_tune(fine_tune_top_layers)
             train_op = optimization.create_optimizer(total_loss, learning_rate, num_train_steps,
-                                                     num_warmup_steps, use_tpu)
+                                                     num_warmup_steps, use_tpu,
+                                                     var_list=var_list)
             # runtime.TrainingProgressHook finds the loss here (hooks run outside model_fn).
             tf.compat.v1.add_to_collection(TRAIN_LOSS_COLLECTION, total_loss)
-            spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss,
-                                                               train_op=train_op)
+            spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
+                mode=mode, loss=total_loss, train_op=train_op, scaffold_fn=scaffold_fn)
         elif mode == tf.estimator.ModeKeys.EVAL:
             eval_metrics = (metric_fn, [per_example_loss, label_ids, probabilities,
                                         is_real_example])
-            spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(mode=mode, loss=total_loss,
-                                                               eval_metrics=eval_metrics)
+            spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
+                mode=mode, loss=total_loss, eval_metrics=eval_metrics, scaffold_fn=scaffold_fn)
         else:
             spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
                 mode=mode, predictions=prediction_tensors(logits, probabilities,
-                                                          is_real_example, is_regression))
+                                                          is_real_example, is_regression),
+                scaffold_fn=scaffold_fn)
         return spec if for_tpu_estimator else spec.as_estimator_spec()
 
+    model_fn.bert_source = source
+    model_fn.for_tpu_estimator = for_tpu_estimator
     return model_fn
 
 

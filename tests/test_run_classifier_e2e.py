@@ -272,3 +272,39 @@ def test_every_other_task_runs_with_default_splits(tiny_hub_module, tmp_path, ta
     assert len(rows) == len(load_examples(task, data_dir, "test"))
     if produced["task_type"] != "regression":
         assert all(r["predicted_label"] in produced["labels"] for r in rows)
+
+
+def test_google_checkpoint_command_line_runs_unchanged(tiny_bert_dir, tmp_path):
+    """run_classifier.py's README command (checkpoint, no hub module)."""
+    data_dir = fixtures.write_fixture("cola", str(tmp_path / "CoLA"), per_label=4)
+    output_dir = str(tmp_path / "cola_output")
+    run_python([os.path.join(REPO_ROOT, "run_classifier_hub.py"), "--task_name=CoLA",
+                "--do_train=true", "--do_eval=true", "--data_dir=%s" % data_dir,
+                "--vocab_file=%s" % os.path.join(tiny_bert_dir, "vocab.txt"),
+                "--bert_config_file=%s" % os.path.join(tiny_bert_dir, "bert_config.json"),
+                "--init_checkpoint=%s" % os.path.join(tiny_bert_dir, "bert_model.ckpt"),
+                "--max_seq_length=32", "--train_batch_size=8", "--learning_rate=2e-5",
+                "--num_train_epochs=1.0", "--output_dir=%s" % output_dir])
+    with open(os.path.join(output_dir, "eval_results.json")) as handle:
+        result = json.load(handle)
+    assert "mcc" in result and result["num_eval_examples"] == 8
+
+
+def test_mirrored_strategy_run_from_a_hub_module(tiny_hub_module, tmp_path):
+    """--distribution_strategy=mirrored loads the hub module's variables as a checkpoint."""
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
+    output_dir = str(tmp_path / "out")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, "imdb",
+                                       distribution_strategy="mirrored", num_gpus=0,
+                                       fine_tune_top_layers=1))
+    check_metrics_against_sklearn(output_dir, produced["labels"], "binary")
+    with open(os.path.join(output_dir, "eval_results.json")) as handle:
+        assert json.load(handle)["global_step"] == produced["num_train_steps"]
+
+
+def test_checkpoint_run_needs_a_vocab_file(tiny_bert_dir, tmp_path):
+    with pytest.raises(BertTF1Error, match="a checkpoint run needs --vocab_file"):
+        run_classifier(ClassifierRunSettings(
+            task_name="imdb", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
+            init_checkpoint=os.path.join(tiny_bert_dir, "bert_model.ckpt"),
+            bert_config_file=os.path.join(tiny_bert_dir, "bert_config.json"), do_train=True))

@@ -3,38 +3,19 @@
 Trains on a small generated, separable sentiment task, then evaluates and predicts. Asserts the
 loss falls, the task is learned well above chance and the metric dictionary has every key.
 """
-import random
-
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bert_tf1 import features as features_lib
 from bert_tf1 import hub_bert, inputs, model_fn, runtime
-from bert_tf1.data.examples import InputExample
+
+from toy_data import toy_examples
 
 pytestmark = pytest.mark.e2e
-
-POSITIVE = ["good", "great", "excellent", "wonderful", "amazing", "brilliant", "beautiful"]
-NEGATIVE = ["bad", "awful", "terrible", "boring", "worst", "waste", "hated"]
-FILLER = ["the", "movie", "film", "was", "plot", "actors", "story", "and", "very", "really",
-          "with", "a", "of", "script", "ending", "scene", "cast"]
 
 BINARY_KEYS = {"eval_accuracy", "auc", "precision", "recall", "f1", "true_positives",
                "true_negatives", "false_positives", "false_negatives", "eval_loss", "loss",
                "global_step"}
-
-
-def toy_examples(count, seed, prefix):
-    """Sentences of filler words with one sentiment word; label "1" for positive words."""
-    rng = random.Random(seed)
-    examples = []
-    for index in range(count):
-        label = index % 2
-        words = [rng.choice(FILLER) for _ in range(rng.randint(4, 10))]
-        words.insert(rng.randint(0, len(words)), rng.choice(POSITIVE if label else NEGATIVE))
-        examples.append(InputExample("%s-%d" % (prefix, index), " ".join(words), None, str(label)))
-    return examples
 
 
 def test_tiny_bert_hub_classifier_trains_evaluates_predicts(tiny_hub_module, tmp_path):

@@ -72,6 +72,13 @@ def define_flags():
     flags.DEFINE_multi_string("task_option", [], "Other task options as key=value, e.g. "
                               "language=de (xnli) or filter=source:imdb.")
     flags.DEFINE_integer("log_every_n_steps", 100, "Log loss, steps/s and ETA this often.")
+    flags.DEFINE_enum("distribution_strategy", "none", ["none", "mirrored"],
+                      "mirrored: synchronous data parallelism over --num_gpus GPUs of this "
+                      "machine (a hub module is then loaded as a checkpoint).")
+    flags.DEFINE_integer("num_gpus", 0, "GPUs for --distribution_strategy=mirrored (0: the "
+                         "CPU alone, for testing the code path).")
+    flags.DEFINE_integer("fine_tune_top_layers", 0, "Train only the top N encoder layers, the "
+                         "pooler and the head (0: all layers).")
     flags.DEFINE_bool("pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
                       "automatically with --use_tpu; exact metrics either way).")
 
