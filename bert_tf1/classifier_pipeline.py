@@ -41,7 +41,7 @@ class ClassifierRunSettings(object):
         learning_rate=5e-5, num_train_epochs=3.0, warmup_proportion=0.1,
         save_checkpoints_steps=1000, iterations_per_loop=1000, keep_checkpoint_max=5,
         use_tpu=False, tpu_name=None, tpu_zone=None, gcp_project=None, master=None,
-        num_tpu_cores=8,
+        num_tpu_cores=8, tpu_job_name=None,
         head="pooled", head_dropout=0.1, truncation="head", seed=0,
         train_examples=0, eval_examples=0, predict_examples=0, dev_fraction=0.1,
         eval_split="dev", predict_split="test", task_options=None,
@@ -210,6 +210,7 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
         gcp_project=s.gcp_project, master=s.master,
         save_checkpoints_steps=s.save_checkpoints_steps,
         iterations_per_loop=s.iterations_per_loop, num_tpu_cores=s.num_tpu_cores,
+        tpu_job_name=s.tpu_job_name,
         keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
         log_step_count_steps=s.log_every_n_steps)
     return runtime.make_estimator(fn, run_config, s.use_tpu, s.train_batch_size,

@@ -23,7 +23,8 @@ def tpu_cluster_resolver(tpu_name, tpu_zone=None, gcp_project=None):
 
 def make_run_config(output_dir, use_tpu=False, tpu_name=None, tpu_zone=None, gcp_project=None,
                     master=None, save_checkpoints_steps=1000, iterations_per_loop=1000,
-                    num_tpu_cores=8, keep_checkpoint_max=5, seed=None, cluster_resolver=None,
+                    num_tpu_cores=8, keep_checkpoint_max=5, tpu_job_name=None, seed=None,
+                    cluster_resolver=None,
                     log_step_count_steps=100, save_summary_steps=100):
     """Builds the tf.compat.v1.estimator.tpu.RunConfig used for TPU and non-TPU runs alike.
 
@@ -41,6 +42,7 @@ def make_run_config(output_dir, use_tpu=False, tpu_name=None, tpu_zone=None, gcp
         resolver = tpu_cluster_resolver(tpu_name, tpu_zone, gcp_project)
     tpu_config = tf.compat.v1.estimator.tpu.TPUConfig(
         iterations_per_loop=iterations_per_loop, num_shards=num_tpu_cores,
+        tpu_job_name=tpu_job_name,
         per_host_input_for_training=tf.compat.v1.estimator.tpu.InputPipelineConfig.PER_HOST_V2)
     return tf.compat.v1.estimator.tpu.RunConfig(
         cluster=resolver, master=master, model_dir=output_dir,

@@ -35,3 +35,39 @@ def test_importing_defines_no_flags():
     code = ("from absl import flags; import bert_tf1.run_classifier; "
             "print(sorted(k for k in flags.FLAGS if k in ('data_dir', 'task_name')))")
     assert run_python(["-c", code]).stdout.strip().splitlines()[-1] == "[]"
+
+
+FLAG_DEFAULTS = r"""
+import json, sys
+from absl import flags
+modules = sys.argv[1].split(",")
+for module in modules:
+    __import__(module)
+out = {}
+for module_name, module_flags in flags.FLAGS.flags_by_module_dict().items():
+    if any(module_name.endswith(m.rsplit(".", 1)[-1]) for m in modules):
+        for flag in module_flags:
+            out[flag.name] = flag.default
+print(json.dumps(out))
+"""
+
+
+def flag_defaults(modules):
+    result = run_python(["-c", FLAG_DEFAULTS, ",".join(modules)])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_cli_flags_are_a_superset_of_googles_with_the_same_defaults():
+    google = flag_defaults(["bert.run_classifier", "bert.run_classifier_with_tfhub"])
+    assert {"task_name", "bert_hub_module_handle", "init_checkpoint", "num_tpu_cores"} <= set(
+        google)
+    ours = json.loads(run_python(["-c", (
+        "import json; from absl import flags; "
+        "from bert_tf1.cli import run_classifier_hub as cli; cli.define_flags(); "
+        "print(json.dumps({n: flags.FLAGS[n].default for n in flags.FLAGS}))")]
+    ).stdout.strip().splitlines()[-1])
+    missing = sorted(set(google) - set(ours))
+    assert not missing, "flags of google-research/bert missing: %s" % missing
+    different = {name: (google[name], ours[name]) for name in google
+                 if google[name] != ours[name]}
+    assert not different, "defaults differ (google, ours): %s" % different

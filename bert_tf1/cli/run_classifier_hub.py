@@ -42,6 +42,7 @@ def define_flags():
     flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
     flags.DEFINE_string("master", None, "[Optional] TensorFlow master URL.")
     flags.DEFINE_integer("num_tpu_cores", 8, "Total number of TPU cores (use_tpu only).")
+    flags.DEFINE_string("tpu_job_name", None, "TPU worker job name (TPU pods; usually unset).")
     flags.DEFINE_string("bert_hub_module_handle", None, "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---
     flags.DEFINE_string("task", None, "Alias of --task_name.")
