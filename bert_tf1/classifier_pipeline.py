@@ -267,9 +267,15 @@ def run_classifier(settings):
                                   len(train_examples), num_train_steps, num_warmup_steps)
         progress = runtime.TrainingProgressHook(num_train_steps, s.log_every_n_steps)
         started = time.time()
-        estimator.train(inputs.file_based_input_fn_builder(
-            train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
-            seed=s.seed, batch_size=train_batch_size), max_steps=num_train_steps, hooks=[progress])
+        try:
+            estimator.train(inputs.file_based_input_fn_builder(
+                train_file, seq, is_training=True, drop_remainder=True,
+                is_regression=is_regression, seed=s.seed, batch_size=train_batch_size),
+                max_steps=num_train_steps, hooks=[progress])
+        finally:  # keep the losses of an interrupted run: a resumed run appends to them
+            if progress.history:
+                produced["train_history_file"] = outputs.write_train_history(
+                    s.output_dir, progress.history)
         produced["train_seconds"] = round(time.time() - started, 1)
         produced["num_train_steps"] = num_train_steps
 

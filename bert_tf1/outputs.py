@@ -9,6 +9,7 @@ one piece: a reader never sees half a results file. Formats:
   predictions.jsonl  one JSON object per real example: guid, texts, gold label (when known),
                      predicted label name and per-class probabilities
   run_manifest.json  flags, package versions, data fingerprints, seed, git revision
+  train_history.json training loss per global step, merged across resumed runs
 """
 import datetime
 import hashlib
@@ -28,6 +29,7 @@ EVAL_RESULTS_JSON = "eval_results.json"
 TEST_RESULTS_TSV = "test_results.tsv"
 PREDICTIONS_JSONL = "predictions.jsonl"
 MANIFEST_JSON = "run_manifest.json"
+TRAIN_HISTORY_JSON = "train_history.json"
 
 
 def _plain(value):
@@ -179,4 +181,23 @@ def build_manifest(flags, data_paths=(), seed=None, extra=None):
 def write_manifest(output_dir, manifest):
     path = os.path.join(output_dir, MANIFEST_JSON)
     atomic_io.write_text_atomically(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def write_train_history(output_dir, history):
+    """Merges (global_step, loss) pairs into train_history.json; returns its path.
+
+    Estimator on CPU writes no per-step loss summary, and a resumed run only sees its own steps,
+    so the pairs of earlier runs in the same output_dir are kept (a step seen again is replaced).
+    """
+    import tensorflow as tf
+
+    path = os.path.join(output_dir, TRAIN_HISTORY_JSON)
+    merged = {}
+    if tf.io.gfile.exists(path):
+        with tf.io.gfile.GFile(path, "r") as handle:
+            merged = {int(step): loss for step, loss in json.load(handle)["loss"]}
+    merged.update((int(step), float(loss)) for step, loss in history)
+    text = json.dumps({"loss": [[step, merged[step]] for step in sorted(merged)]}) + "\n"
+    atomic_io.write_text_atomically(path, text)
     return path

@@ -63,3 +63,9 @@ def test_manifest_records_flags_versions_data_and_revision(tmp_path):
     first = loaded["data"][0]["sha256"]
     (data / "train.tsv").write_text(u"a\tc\n")
     assert outputs.fingerprint_path(str(data))["sha256"] != first
+
+
+def test_train_history_merges_resumed_runs(tmp_path):
+    outputs.write_train_history(str(tmp_path), [(1, 0.9), (2, 0.8)])
+    path = outputs.write_train_history(str(tmp_path), [(2, 0.7), (3, 0.5)])
+    assert json.load(open(path)) == {"loss": [[1, 0.9], [2, 0.7], [3, 0.5]]}

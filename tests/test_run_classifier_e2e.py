@@ -177,6 +177,8 @@ def test_resume_after_interruption_continues_to_the_planned_step(tiny_hub_module
     assert os.path.getmtime(record) == record_stamp  # the cached TFRecord was reused
     with open(os.path.join(output_dir, "eval_results.json")) as handle:
         assert json.load(handle)["global_step"] == 4
+    with open(os.path.join(output_dir, "train_history.json")) as handle:
+        assert [step for step, _ in json.load(handle)["loss"]] == [1, 2, 3, 4]
 
 
 def test_google_command_line_runs_unchanged(tiny_hub_module, tmp_path):
