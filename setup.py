@@ -42,6 +42,8 @@ setup(
             "bert-tf1-make-tiny=bert_tf1.tiny_bert:main",
             "bert-tf1-export-hub=bert_tf1.hub_export:main",
             "bert-tf1-run-classifier=bert_tf1.cli.run_classifier_hub:run",
+            "bert-tf1-from-hf=bert_tf1.hf_convert:main",
+            "bert-tf1-get-data=bert_tf1.datasets:main",
         ],
     },
     classifiers=[

@@ -22,8 +22,9 @@ MODULE_MARKERS = ("tfhub_module.pb", "saved_model.pb")
 def infer_do_lower_case(vocab_file):
     """Guesses the casing a vocabulary was built for: uncased vocabularies hold no capitals.
 
-    Google's cased vocabularies contain many capitalised words ("The", "John"); uncased ones have
-    none outside the bracketed special tokens. Pass do_lower_case explicitly to override.
+    Google's cased vocabularies contain many capitalised ASCII words ("The", "John"); uncased ones
+    have none outside the bracketed special tokens. Only ASCII tokens count: bert-base-uncased
+    keeps a few capital symbols from other scripts (e.g. 'ℝ'). Pass do_lower_case to override.
     """
     import tensorflow as tf
 
@@ -32,7 +33,7 @@ def infer_do_lower_case(vocab_file):
             token = token.strip()
             if token.startswith("[") and token.endswith("]"):
                 continue
-            if any(ch.isupper() for ch in token):
+            if token.isascii() and any(ch.isupper() for ch in token):
                 return False
     return True
 

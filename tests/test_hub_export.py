@@ -134,7 +134,7 @@ def test_cased_vocabulary_infers_do_lower_case_false(tmp_path):
     vocab = tmp_path / "vocab.txt"
     vocab.write_text(u"[PAD]\n[UNK]\nThe\nthe\n")
     assert hub_export.infer_do_lower_case(str(vocab)) is False
-    vocab.write_text(u"[PAD]\n[UNK]\nthe\n##s\n")
+    vocab.write_text(u"[PAD]\n[UNK]\nthe\n##s\n\u211d\n")  # uncased vocabs keep 'ℝ'
     assert hub_export.infer_do_lower_case(str(vocab)) is True
 
 
