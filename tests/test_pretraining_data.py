@@ -1,0 +1,179 @@
+"""create_pretraining_data: Google's output for a seed, masking statistics, errors, the CLI."""
+import os
+import random
+
+import pytest
+import tensorflow as tf
+
+from bert_tf1 import pretraining_data
+from bert_tf1.errors import BertTF1Error
+from conftest import run_python
+
+WORDS = ("the movie was good and the actor was great but the plot was bad while every scene "
+         "felt long").split()
+
+
+def write_corpus(path, num_documents=30, seed=0):
+    rng = random.Random(seed)
+    documents = []
+    for _ in range(num_documents):
+        sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12))) + " ."
+                     for _ in range(rng.randint(2, 6))]
+        documents.append("\n".join(sentences))
+    with open(path, "w") as handle:
+        handle.write("\n\n".join(documents) + "\n")
+    return path
+
+
+def read_records(path):
+    return [tf.train.Example.FromString(record)
+            for record in tf.compat.v1.io.tf_record_iterator(path)]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    return write_corpus(str(tmp_path_factory.mktemp("corpus") / "corpus.txt"))
+
+
+def test_same_seed_same_records_as_googles_script(tiny_bert_dir, corpus, tmp_path):
+    vocab = os.path.join(tiny_bert_dir, "vocab.txt")
+    ours = [str(tmp_path / "a.tfrecord"), str(tmp_path / "b.tfrecord")]
+    stats = pretraining_data.create_pretraining_data(
+        corpus, ",".join(ours), vocab, max_seq_length=48, max_predictions_per_seq=7,
+        dupe_factor=2, random_seed=7)
+    assert stats["num_documents"] == 30 and stats["num_instances"] > 40
+    again = str(tmp_path / "again.tfrecord")
+    pretraining_data.create_pretraining_data(corpus, again, vocab, max_seq_length=48,
+                                             max_predictions_per_seq=7, dupe_factor=2,
+                                             random_seed=7)
+    other = str(tmp_path / "other.tfrecord")
+    pretraining_data.create_pretraining_data(corpus, other, vocab, max_seq_length=48,
+                                             max_predictions_per_seq=7, dupe_factor=2,
+                                             random_seed=8)
+    records = read_records(ours[0]) + read_records(ours[1])
+    interleaved = [records[i // 2 + (i % 2) * len(read_records(ours[0]))]
+                   for i in range(len(records))]
+    assert read_records(again) == interleaved
+    assert read_records(other) != interleaved
+    # google-research/bert's own script, same flags: the same records in the same files.
+    google = [str(tmp_path / "ga.tfrecord"), str(tmp_path / "gb.tfrecord")]
+    run_python(["-m", "bert.create_pretraining_data", "--input_file=" + corpus,
+                "--output_file=" + ",".join(google), "--vocab_file=" + vocab,
+                "--max_seq_length=48", "--max_predictions_per_seq=7", "--dupe_factor=2",
+                "--random_seed=7"])
+    for mine, theirs in zip(ours, google):
+        assert read_records(mine) == read_records(theirs)
+    feature = read_records(ours[0])[0].features.feature
+    assert sorted(feature) == sorted(["input_ids", "input_mask", "segment_ids",
+                                      "masked_lm_positions", "masked_lm_ids",
+                                      "masked_lm_weights", "next_sentence_labels"])
+    assert len(feature["input_ids"].int64_list.value) == 48
+    assert len(feature["masked_lm_positions"].int64_list.value) == 7
+    assert not [name for name in os.listdir(str(tmp_path)) if ".tmp-" in name]
+
+
+def _documents(num_documents, seed):
+    rng = random.Random(seed)
+    vocab = ["w%d" % i for i in range(50)]
+    return [[[rng.choice(vocab) for _ in range(rng.randint(5, 15))]
+             for _ in range(rng.randint(2, 8))] for _ in range(num_documents)], vocab
+
+
+def test_masking_statistics():
+    documents, vocab = _documents(200, seed=1)
+    vocab_words = ["[PAD]", "[CLS]", "[SEP]", "[MASK]"] + vocab + ["x%d" % i for i in range(950)]
+    # No short sequences and a high cap, so every sequence predicts round(15% of its length).
+    instances = pretraining_data.create_training_instances(
+        documents, vocab_words, max_seq_length=64, dupe_factor=3, short_seq_prob=0.0,
+        masked_lm_prob=0.15, max_predictions_per_seq=40, rng=random.Random(3))
+    total = sum(len(instance.tokens) for instance in instances)
+    masked = sum(len(instance.masked_lm_positions) for instance in instances)
+    assert total > 20000
+    assert abs(masked / float(total) - 0.15) < 0.005, masked / float(total)
+    as_mask = kept = replaced = 0
+    for instance in instances:
+        assert instance.masked_lm_positions == sorted(instance.masked_lm_positions)
+        for position, label in zip(instance.masked_lm_positions, instance.masked_lm_labels):
+            assert label not in ("[CLS]", "[SEP]")
+            token = instance.tokens[position]
+            if token == "[MASK]":
+                as_mask += 1
+            elif token == label:
+                kept += 1
+            else:
+                replaced += 1
+    # ~3,000 predictions: 3 standard deviations of a 10% share are ~0.016.
+    assert abs(as_mask / float(masked) - 0.8) < 0.025
+    assert abs(kept / float(masked) - 0.1) < 0.02
+    assert abs(replaced / float(masked) - 0.1) < 0.02
+    # Next-sentence labels: about half random.
+    random_share = sum(i.is_random_next for i in instances) / float(len(instances))
+    assert 0.35 < random_share < 0.65
+
+
+def test_prediction_cap_and_whole_word_mask():
+    tokens = ["[CLS]"] + ["un", "##believ", "##able", "film"] * 10 + ["[SEP]"]
+    rng = random.Random(0)
+    for _ in range(50):
+        output, positions, labels = pretraining_data.create_masked_lm_predictions(
+            tokens, 0.15, 4, ["a", "b"], rng, do_whole_word_mask=True)
+        assert 1 <= len(positions) <= 4
+        for position in positions:
+            # A masked "##" piece comes with the rest of its word.
+            if tokens[position].startswith("##"):
+                assert position - 1 in positions
+
+
+def test_empty_corpus(tiny_bert_dir, tmp_path):
+    path = tmp_path / "empty.txt"
+    path.write_text("\n\n  \n")
+    with pytest.raises(BertTF1Error, match="corpus is empty"):
+        pretraining_data.create_pretraining_data(
+            str(path), str(tmp_path / "out.tfrecord"), os.path.join(tiny_bert_dir, "vocab.txt"))
+    assert not os.path.exists(str(tmp_path / "out.tfrecord"))
+
+
+def test_one_sentence_documents(tiny_bert_dir, tmp_path):
+    path = tmp_path / "single.txt"
+    path.write_text("the movie was good .\n\nthe plot was bad .\n\nthe actor was great .\n")
+    with pytest.raises(BertTF1Error, match="next-sentence prediction is impossible"):
+        pretraining_data.create_pretraining_data(
+            str(path), str(tmp_path / "out.tfrecord"), os.path.join(tiny_bert_dir, "vocab.txt"))
+
+
+def test_overlong_line_names_file_and_line(tiny_bert_dir, tmp_path):
+    path = tmp_path / "long.txt"
+    path.write_text("a short one .\nanother .\n\n" + "word " * 200 + "\n")
+    with pytest.raises(BertTF1Error) as error:
+        pretraining_data.create_pretraining_data(
+            str(path), str(tmp_path / "out.tfrecord"), os.path.join(tiny_bert_dir, "vocab.txt"),
+            max_seq_length=16)
+    assert "%s:4:" % path in str(error.value) and "one sentence per line" in str(error.value)
+
+
+def test_input_glob_without_match(tiny_bert_dir, tmp_path):
+    with pytest.raises(BertTF1Error, match="no file matches"):
+        pretraining_data.create_pretraining_data(
+            str(tmp_path / "nothing*.txt"), str(tmp_path / "out.tfrecord"),
+            os.path.join(tiny_bert_dir, "vocab.txt"))
+
+
+def test_cli_google_flags_and_errors(tiny_bert_dir, corpus, tmp_path):
+    vocab = os.path.join(tiny_bert_dir, "vocab.txt")
+    out = str(tmp_path / "cli.tfrecord")
+    result = run_python(["create_pretraining_data.py", "--input_file=" + corpus,
+                         "--output_file=" + out, "--vocab_file=" + vocab,
+                         "--do_lower_case=True", "--max_seq_length=32",
+                         "--max_predictions_per_seq=5", "--masked_lm_prob=0.15",
+                         "--random_seed=12345", "--dupe_factor=1", "--short_seq_prob=0.1",
+                         "--do_whole_word_mask=False"])
+    assert "instances" in result.stdout
+    assert len(read_records(out)) > 10
+    single = tmp_path / "single.txt"
+    single.write_text("one .\n\ntwo .\n")
+    failed = run_python(["create_pretraining_data.py", "--input_file=" + str(single),
+                         "--output_file=" + str(tmp_path / "x.tfrecord"),
+                         "--vocab_file=" + vocab], check=False)
+    assert failed.returncode == 2
+    assert "next-sentence prediction is impossible" in failed.stderr
+    assert "Traceback" not in failed.stderr
