@@ -5,12 +5,11 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
-from bert import modeling
 
-from bert_tf1 import hub_bert, hub_export, pretraining_heads
+from bert_tf1 import hub_bert, hub_export
 from bert_tf1.errors import BertTF1Error
 
-from conftest import run_python
+from conftest import checkpoint_outputs, run_python
 
 INPUT_IDS = [[2, 40, 41, 300, 3, 0], [2, 500, 600, 3, 700, 3]]
 INPUT_MASK = [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]
@@ -42,22 +41,7 @@ np.savez(out, **values)
 
 
 def checkpoint_reference(bert_dir):
-    """Outputs of modeling.BertModel + the MLM head restored straight from the checkpoint."""
-    config = modeling.BertConfig.from_json_file(os.path.join(bert_dir, "bert_config.json"))
-    with tf.Graph().as_default():
-        model = modeling.BertModel(config, is_training=False,
-                                   input_ids=tf.constant(INPUT_IDS),
-                                   input_mask=tf.constant(INPUT_MASK),
-                                   token_type_ids=tf.constant(SEGMENT_IDS))
-        logits = pretraining_heads.masked_lm_logits(config, model.get_sequence_output(),
-                                                    model.get_embedding_table(),
-                                                    tf.constant(MLM_POSITIONS))
-        tf.compat.v1.train.init_from_checkpoint(os.path.join(bert_dir, "bert_model.ckpt"),
-                                                {"bert/": "bert/", "cls/": "cls/"})
-        with tf.compat.v1.Session() as sess:
-            sess.run(tf.compat.v1.global_variables_initializer())
-            return sess.run(dict(pooled=model.get_pooled_output(),
-                                 sequence=model.get_sequence_output(), mlm=logits))
+    return checkpoint_outputs(bert_dir, INPUT_IDS, INPUT_MASK, SEGMENT_IDS, MLM_POSITIONS)
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from bert_tf1 import pretraining
 from bert_tf1.errors import BertTF1Error
-from conftest import run_python
+from conftest import checkpoint_outputs, run_python
 
 # A repetitive corpus: 6 fixed sentences, so a tiny BERT learns the masked words in a few steps.
 SENTENCES = ["the movie was very good and the actor was great .",
@@ -181,22 +181,8 @@ def test_cli_errors_exit_2(tiny_bert_dir, pretraining_file, tmp_path):
 
 
 def _mlm_logits_from_checkpoint(bert_dir, input_ids, positions):
-    from bert import modeling
-
-    from bert_tf1 import pretraining_heads
-
-    config = modeling.BertConfig.from_json_file(os.path.join(bert_dir, "bert_config.json"))
-    with tf.Graph().as_default():
-        model = modeling.BertModel(config, False, tf.constant(input_ids),
-                                   tf.constant(np.ones_like(input_ids)), scope="bert")
-        logits = pretraining_heads.masked_lm_logits(config, model.get_sequence_output(),
-                                                    model.get_embedding_table(),
-                                                    tf.constant(positions))
-        tf.compat.v1.train.init_from_checkpoint(os.path.join(bert_dir, "bert_model.ckpt"),
-                                                {"bert/": "bert/", "cls/": "cls/"})
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            return session.run(logits)
+    return checkpoint_outputs(bert_dir, input_ids, np.ones_like(input_ids),
+                              np.zeros_like(input_ids), positions)["mlm"]
 
 
 def _mlm_logits_from_hub(module_dir, input_ids, positions):

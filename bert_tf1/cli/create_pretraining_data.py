@@ -5,7 +5,9 @@ run unchanged (see bert_tf1.pretraining_data for the format and the algorithm).
 """
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from bert_tf1.cli import run_absl
 
 FLAGS = flags.FLAGS
 
@@ -66,8 +68,7 @@ def main(argv):
 
 def run():
     """Console-script entry point."""
-    define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    run_absl(define_flags, main)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ run_classifier_with_tfhub.py (same names and defaults), so their command lines r
 """
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from bert_tf1.cli import print_eval_results, run_absl
 
 FLAGS = flags.FLAGS
 
@@ -146,15 +148,13 @@ def main(argv):
     except BertTF1Error as error:
         print("run_classifier_hub.py: error: %s" % error, file=sys.stderr)
         return 2
-    for key, value in sorted((produced.get("eval_results") or {}).items()):
-        print("  %s = %s" % (key, value))
+    print_eval_results(produced.get("eval_results"))
     return 0
 
 
 def run():
     """Console-script entry point."""
-    define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    run_absl(define_flags, main)
 
 
 if __name__ == "__main__":

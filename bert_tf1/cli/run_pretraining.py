@@ -6,7 +6,9 @@ from the module unless --bert_config_file is given). See bert_tf1.pretraining.
 """
 import sys
 
-from absl import app, flags
+from absl import flags
+
+from bert_tf1.cli import print_eval_results, run_absl
 
 FLAGS = flags.FLAGS
 
@@ -67,18 +69,13 @@ def main(argv):
     except BertTF1Error as error:
         print("run_pretraining.py: error: %s" % error, file=sys.stderr)
         return 2
-    results = produced.get("eval_results")
-    if results:
-        print("***** Eval results *****")
-        for key, value in sorted(results.items()):
-            print("  %s = %s" % (key, value))
+    print_eval_results(produced.get("eval_results"))
     return 0
 
 
 def run():
     """Console-script entry point."""
-    define_flags()
-    app.run(lambda argv: sys.exit(main(argv)))
+    run_absl(define_flags, main)
 
 
 if __name__ == "__main__":
