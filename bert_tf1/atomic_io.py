@@ -20,17 +20,35 @@ def temporary_sibling(path, tag="tmp"):
     return "%s.%s-%s" % (path.rstrip("/"), tag, uuid.uuid4().hex[:8])
 
 
-def write_text_atomically(path, text):
-    """Writes `text` (str) to `path`, replacing any previous file in one rename."""
+@contextlib.contextmanager
+def replaced_on_success(path):
+    """Yields a temporary sibling of `path` to write; it replaces `path` if the block succeeds.
+
+    On any exception (KeyboardInterrupt included) the temporary file is deleted and `path` is
+    left as it was. The sibling stays in the same directory/bucket, so the rename is one store.
+    """
     gfile = _gfile()
     temporary = temporary_sibling(path)
     try:
-        with gfile.GFile(temporary, "w") as handle:
-            handle.write(text)
+        yield temporary
         gfile.rename(temporary, path, overwrite=True)
     finally:
         if gfile.exists(temporary):
             gfile.remove(temporary)
+
+
+def remove_if_exists(path):
+    """Deletes the file at `path` if there is one."""
+    gfile = _gfile()
+    if gfile.exists(path):
+        gfile.remove(path)
+
+
+def write_text_atomically(path, text):
+    """Writes `text` (str) to `path`, replacing any previous file in one rename."""
+    with replaced_on_success(path) as temporary:
+        with _gfile().GFile(temporary, "w") as handle:
+            handle.write(text)
 
 
 @contextlib.contextmanager

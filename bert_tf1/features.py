@@ -31,11 +31,11 @@ import json
 import math
 import numbers
 import os
-import uuid
 
 import tensorflow as tf
 from tqdm import tqdm
 
+from bert_tf1 import atomic_io
 from bert_tf1.data.examples import InputExample, PaddingInputExample  # noqa: F401 (re-exported)
 from bert_tf1.errors import BertTF1Error
 
@@ -493,30 +493,6 @@ def read_tfrecord_meta(output_file):
     return meta if isinstance(meta, dict) else None
 
 
-def _tmp_name(path):
-    # Same directory as the target, so the final rename stays on one file system / bucket.
-    return "%s.tmp-%s" % (path, uuid.uuid4().hex[:12])
-
-
-def _remove_if_exists(path):
-    try:
-        if tf.io.gfile.exists(path):
-            tf.io.gfile.remove(path)
-    except tf.errors.NotFoundError:
-        pass
-
-
-def _write_text_atomically(path, text):
-    tmp = _tmp_name(path)
-    try:
-        with tf.io.gfile.GFile(tmp, "w") as handle:
-            handle.write(text)
-        tf.io.gfile.rename(tmp, path, overwrite=True)
-    except BaseException:
-        _remove_if_exists(tmp)
-        raise
-
-
 def file_based_convert_examples_to_features(examples, label_list, max_seq_length, tokenizer,
                                             output_file, truncation="head", show_progress=True):
     """Converts `InputExample`s to a TFRecord file, atomically, with a `.meta.json` sidecar.
@@ -548,13 +524,12 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
         tf.io.gfile.makedirs(parent)  # object stores (gs://, s3://) have no directories to make
     # Remove the sidecar before anything else: a stale sidecar next to a new record (or the
     # reverse) must never look current.
-    _remove_if_exists(meta_path(output_file))
-    _remove_if_exists(output_file)
+    atomic_io.remove_if_exists(meta_path(output_file))
+    atomic_io.remove_if_exists(output_file)
 
     hasher = _ExamplesHasher()
     num_real = 0
-    tmp = _tmp_name(output_file)
-    try:
+    with atomic_io.replaced_on_success(output_file) as tmp:
         with tf.io.TFRecordWriter(tmp) as writer:
             for example, feature in _iter_features(examples, label_list, max_seq_length,
                                                    tokenizer, truncation, show_progress,
@@ -562,10 +537,6 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
                 hasher.update(example)
                 num_real += int(bool(feature.is_real_example))
                 writer.write(feature_to_tf_example(feature, regression).SerializeToString())
-        tf.io.gfile.rename(tmp, output_file, overwrite=True)
-    except BaseException:
-        _remove_if_exists(tmp)
-        raise
 
     meta.update({
         "num_examples": hasher.count,
@@ -573,7 +544,8 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
         "examples_sha256": hasher.hexdigest(),
         "record_bytes": tf.io.gfile.stat(output_file).length,
     })
-    _write_text_atomically(meta_path(output_file), json.dumps(meta, indent=2, sort_keys=True))
+    atomic_io.write_text_atomically(meta_path(output_file),
+                                    json.dumps(meta, indent=2, sort_keys=True))
     return meta
 
 

@@ -12,6 +12,7 @@ import os
 import string
 import sys
 
+from bert_tf1 import atomic_io
 from bert_tf1.errors import BertTF1Error
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -130,16 +131,10 @@ def make_tiny_bert(output_dir, seed=0, layers=2, hidden=128, heads=2, intermedia
             # Write the checkpoint first and the config last: bert_config.json marks the
             # directory complete (make_tiny_bert refuses to overwrite once it exists).
             saver.save(sess, paths["init_checkpoint"], write_meta_graph=False)
-    _write_text_atomically(paths["vocab_file"], "".join(t + "\n" for t in tokens))
-    _write_text_atomically(paths["bert_config_file"],
-                           json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
+    atomic_io.write_text_atomically(paths["vocab_file"], "".join(t + "\n" for t in tokens))
+    atomic_io.write_text_atomically(paths["bert_config_file"],
+                                    json.dumps(config_dict, indent=2, sort_keys=True) + "\n")
     return paths
-
-
-def _write_text_atomically(path, text):
-    from bert_tf1.atomic_io import write_text_atomically
-
-    write_text_atomically(path, text)
 
 
 def build_arg_parser():
