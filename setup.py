@@ -21,7 +21,7 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     packages=find_packages(exclude=("tests", "tests.*")),
-    package_data={"bert_tf1": ["resources/*.txt"]},
+    package_data={"bert_tf1": ["resources/*.txt", "resources/recipes/*.json"]},
     python_requires=">=3.6,<3.8",
     # Ranges, not pins: requirements-tf1.txt is the lock (tests/test_packaging.py checks that every
     # pin in the lock satisfies these ranges).
@@ -36,6 +36,8 @@ setup(
         "pandas>=1.1,<1.4",
         "scikit-learn>=0.24,<1.1",
         "tqdm>=4.40",
+        "matplotlib>=3.1,<3.6",
+        "tokenizers>=0.10,<0.14",
     ],
     entry_points={
         "console_scripts": [
@@ -47,6 +49,7 @@ setup(
             "bert-tf1-create-pretraining-data=bert_tf1.cli.create_pretraining_data:run",
             "bert-tf1-run-pretraining=bert_tf1.cli.run_pretraining:run",
             "bert-tf1-further-pretrain=bert_tf1.further_pretraining:main",
+            "bert-tf1-reproduce=bert_tf1.reproduce:main",
         ],
     },
     classifiers=[
