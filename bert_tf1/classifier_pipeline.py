@@ -47,6 +47,7 @@ class ClassifierRunSettings(object):
         eval_split="dev", predict_split="test", task_options=None,
         log_every_n_steps=100, show_progress=True, pad_batches=False,
         distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
+        deterministic=False,
     )
 
     def __init__(self, **values):
@@ -155,7 +156,14 @@ def load_splits(s, spec):
         else:
             wanted["eval"] = data.load_examples(spec, s.data_dir, s.eval_split, **options)
     if s.do_predict:
-        wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
+        if s.predict_split == "dev" and "dev" not in spec.splits:
+            if "eval" not in wanted or s.eval_split != "dev":
+                raise BertTF1Error("task %s has no dev split: --predict_split=dev predicts the "
+                                   "dev split carved from train, so it needs --do_eval with "
+                                   "--eval_split=dev" % spec.name)
+            wanted["predict"] = list(wanted["eval"])  # the same carved examples
+        else:
+            wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
     if not s.do_train:
         wanted.pop("train", None)
     for part, limit in (("train", s.train_examples), ("eval", s.eval_examples),
@@ -182,11 +190,13 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
     input_fn yields per-replica batches; TPUEstimator hands each input_fn its own size.
     """
     distributed = s.distribution_strategy != "none"
-    if distributed and bert_source.uses_hub_module:
-        # hub.Module cannot be built under tf.distribute: load the module's variables into a
-        # BertModel instead (same weights, same graph names).
+    if (distributed or s.deterministic) and bert_source.uses_hub_module:
+        # hub.Module cannot be built under tf.distribute, and the dropout ops a module imports
+        # keep the op seeds (0, 0) they were exported with, so the graph seed cannot reach them
+        # and two same-seed runs differ. Both cases load the module's variables into a BertModel
+        # instead (same weights, same graph names; its dropout is seeded from the graph seed).
         tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
-                                  s.distribution_strategy)
+                                  "deterministic" if s.deterministic else s.distribution_strategy)
         bert_source = bert_source.as_checkpoint_source()
     fn = model_fn.model_fn_builder(
         num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,

@@ -82,6 +82,8 @@ def define_flags():
                          "CPU alone, for testing the code path).")
     flags.DEFINE_integer("fine_tune_top_layers", 0, "Train only the top N encoder layers, the "
                          "pooler and the head (0: all layers).")
+    flags.DEFINE_bool("deterministic", False, "Same seed on the same machine -> same numbers: "
+                      "a hub module is loaded as a checkpoint so its dropout follows --seed.")
     flags.DEFINE_bool("pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
                       "automatically with --use_tpu; exact metrics either way).")
 
