@@ -1,0 +1,229 @@
+"""Runs a recipe end to end and writes its reproduction report.
+
+    reproduce.py --recipe tfhub-imdb-notebook --hub_module PATH --data_dir DATA --output_dir OUT
+
+For each variant of the recipe (most have one; minilm-imdb-cpu compares head-only with head+tail
+truncation) this fine-tunes in OUT/<variant>, evaluates on the recipe's eval split and predicts the
+same examples (for the ROC and confusion plots), then writes OUT/report/report.md with the measured
+metrics beside the recipe's reference numbers. A variant whose folder already holds a finished run
+with the same settings is not run again (delete the folder to re-run); --report_only never trains.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+
+from bert_tf1.errors import BertTF1Error
+
+REPORT_SUBDIR = "report"
+
+
+def parse_overrides(items):
+    """['num_train_epochs=1', 'head=mean'] -> {'num_train_epochs': 1, 'head': 'mean'}.
+
+    Values are read as JSON when they parse (numbers, true/false), else kept as strings.
+    """
+    overrides = {}
+    for item in items or []:
+        key, separator, value = item.partition("=")
+        if not separator or not key.strip():
+            raise BertTF1Error("--set %r: expected NAME=VALUE" % item)
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except ValueError:
+            overrides[key.strip()] = value
+    return overrides
+
+
+def run_settings(recipe, variant, data_dir, output_dir, model_flags, overrides=None):
+    """ClassifierRunSettings for one variant: train, evaluate, and predict the evaluated examples.
+
+    model_flags: {"bert_hub_module_handle": ...} or the checkpoint flags (init_checkpoint,
+    bert_config_file, vocab_file, do_lower_case).
+    """
+    from bert_tf1.classifier_pipeline import ClassifierRunSettings
+
+    values = recipe.variant_settings(variant, overrides)
+    _check_settings_names(values)
+    values.update(model_flags)
+    values.update(data_dir=data_dir, output_dir=os.path.join(output_dir, variant),
+                  do_train=True, do_eval=True, do_predict=True)
+    values.setdefault("eval_split", "dev")
+    values.setdefault("predict_batch_size", values.get("eval_batch_size", 8))
+    # Predict exactly the evaluated examples: the report's plots are computed from them.
+    values["predict_split"] = values["eval_split"]
+    values["predict_examples"] = values.get("eval_examples", 0)
+    return ClassifierRunSettings(**values)
+
+
+def _check_settings_names(values):
+    from bert_tf1.classifier_pipeline import ClassifierRunSettings
+
+    unknown = sorted(set(values) - set(ClassifierRunSettings.DEFAULTS))
+    if unknown:
+        raise BertTF1Error("--set %s: not a run setting; known: %s"
+                           % (unknown[0], ", ".join(sorted(ClassifierRunSettings.DEFAULTS))))
+
+
+def check_data(recipe, settings):
+    """Fails before any model is built when data_dir lacks a split the recipe needs."""
+    from bert_tf1 import data
+    from bert_tf1.data import loading
+
+    try:
+        spec = data.resolve_task(settings.task_name, settings.data_dir,
+                                 **settings.task_options)
+        needed = ["train"]
+        if settings.eval_split != "dev" or "dev" in spec.splits:
+            needed.append(settings.eval_split)
+        for split in needed:
+            if split not in spec.files:
+                raise BertTF1Error("task %s has no '%s' split (it has %s)"
+                                   % (spec.name, split, ", ".join(spec.splits)))
+            loading.locate(spec.for_split(split), settings.data_dir, split)
+    except BertTF1Error as error:
+        raise BertTF1Error("recipe %s needs the %s data in --data_dir=%s: %s\nHow to get it: %s"
+                           % (recipe.label, recipe.task, settings.data_dir, error, recipe.data))
+
+
+def _finished_with(settings):
+    """True when settings.output_dir holds a finished run made with the same settings."""
+    import tensorflow as tf
+
+    from bert_tf1 import outputs
+
+    path = os.path.join(settings.output_dir, outputs.MANIFEST_JSON)
+    if not tf.io.gfile.exists(path):
+        return False
+    with tf.io.gfile.GFile(path, "r") as handle:
+        try:
+            manifest = json.load(handle)
+        except ValueError:
+            return False
+    done = manifest.get("status") == "finished" and tf.io.gfile.exists(
+        os.path.join(settings.output_dir, outputs.EVAL_RESULTS_JSON))
+    if not done:
+        return False
+    recorded = manifest.get("flags", {})
+    # Settings that change how a run is logged or batched at inference, not its numbers.
+    ignored = ("show_progress", "log_every_n_steps", "save_checkpoints_steps",
+               "keep_checkpoint_max", "eval_batch_size", "predict_batch_size")
+    differing = sorted(name for name, value in settings.to_dict().items()
+                       if name not in ignored and name in recorded and recorded[name] != value)
+    if differing:
+        raise BertTF1Error("%s holds a finished run with different settings (%s); give another "
+                           "--output_dir or delete that folder" % (settings.output_dir,
+                                                                   ", ".join(differing)))
+    return True
+
+
+def environment_line():
+    """One line naming the machine and the software versions that produced the numbers."""
+    from bert_tf1 import outputs
+
+    versions = outputs.package_versions()
+    return "%s, Python %s, %d CPU(s), %s" % (
+        platform.platform(), platform.python_version(), os.cpu_count() or 0,
+        ", ".join("%s %s" % item for item in sorted(versions.items())))
+
+
+def reproduce(recipe, data_dir, output_dir, model_flags, overrides=None, variants=None,
+              report_only=False, log=print):
+    """Runs (or, with report_only, only reads) every requested variant and writes the report.
+
+    Returns:
+      the report dict (see bert_tf1.report.build_report).
+    """
+    from bert_tf1 import report as report_lib
+    from bert_tf1.classifier_pipeline import run_classifier
+
+    variants = list(variants or recipe.variants)
+    for variant in variants:
+        recipe.variant_settings(variant)  # unknown variant -> error naming the known ones
+    runs = []
+    for variant in variants:
+        settings = run_settings(recipe, variant, data_dir, output_dir, model_flags, overrides)
+        if not report_only:
+            if _finished_with(settings):
+                log("%s: finished run found in %s, not re-running" % (variant,
+                                                                      settings.output_dir))
+            else:
+                check_data(recipe, settings)
+                log("%s: running in %s" % (variant, settings.output_dir))
+                run_classifier(settings)
+        runs.append(report_lib.read_run(settings.output_dir, variant))
+    model = model_flags.get("bert_hub_module_handle") or model_flags.get("init_checkpoint", "")
+    return report_lib.build_report(recipe, runs, os.path.join(output_dir, REPORT_SUBDIR),
+                                   overrides=overrides, environment=environment_line(),
+                                   model=model)
+
+
+def build_arg_parser():
+    from bert_tf1 import recipes
+
+    parser = argparse.ArgumentParser(
+        prog="reproduce.py", description=__doc__.split("\n\n")[0],
+        epilog="recipes: " + ", ".join(recipes.recipe_names()))
+    parser.add_argument("--recipe", help="a recipe name (--list shows them) or a recipe .json")
+    parser.add_argument("--list", action="store_true", help="list the recipes and exit")
+    parser.add_argument("--hub_module", help="TF1 Hub module of the BERT to fine-tune")
+    parser.add_argument("--init_checkpoint", help="or a Google-layout checkpoint ...")
+    parser.add_argument("--bert_config_file", help="... with its bert_config.json ...")
+    parser.add_argument("--vocab_file", help="... and vocab.txt")
+    parser.add_argument("--do_lower_case", default="true", choices=["true", "false"],
+                        help="checkpoint runs: lower-case input (default true)")
+    parser.add_argument("--data_dir", help="the recipe's data (see the recipe's 'data' field)")
+    parser.add_argument("--output_dir", help="runs go to OUTPUT_DIR/<variant>, the report to "
+                        "OUTPUT_DIR/report")
+    parser.add_argument("--variant", action="append", help="run only this variant (repeatable)")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE", default=[],
+                        help="override a recipe setting (recorded in the report as a deviation)")
+    parser.add_argument("--report_only", action="store_true",
+                        help="do not train: write the report from finished runs in output_dir")
+    return parser
+
+
+def _describe(recipe):
+    variants = ", ".join(recipe.variants) if len(recipe.variants) > 1 else "-"
+    return "%-26s v%-2s %s [variants: %s]" % (recipe.name, recipe.version, recipe.title, variants)
+
+
+def main(argv=None):
+    from bert_tf1 import compat, recipes
+    from bert_tf1 import report as report_lib
+
+    args = build_arg_parser().parse_args(argv)
+    try:
+        if args.list:
+            for name in recipes.recipe_names():
+                print(_describe(recipes.load_recipe(name)))
+            return 0
+        for flag in ("recipe", "data_dir", "output_dir"):
+            if not getattr(args, flag):
+                raise BertTF1Error("--%s is required" % flag)
+        recipe = recipes.load_recipe(args.recipe)
+        if args.hub_module:
+            model_flags = {"bert_hub_module_handle": args.hub_module}
+        elif args.init_checkpoint and args.bert_config_file and args.vocab_file:
+            model_flags = {"init_checkpoint": args.init_checkpoint,
+                           "bert_config_file": args.bert_config_file,
+                           "vocab_file": args.vocab_file,
+                           "do_lower_case": args.do_lower_case == "true"}
+        else:
+            raise BertTF1Error("give --hub_module, or --init_checkpoint with --bert_config_file "
+                               "and --vocab_file")
+        compat.setup_tf1(log_level="INFO")
+        report = reproduce(recipe, args.data_dir, args.output_dir, model_flags,
+                           overrides=parse_overrides(args.set), variants=args.variant,
+                           report_only=args.report_only)
+    except BertTF1Error as error:
+        print("reproduce.py: error: %s" % error, file=sys.stderr)
+        return 2
+    print(report_lib.render_markdown(report))
+    print("report written to %s" % os.path.join(args.output_dir, REPORT_SUBDIR))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
