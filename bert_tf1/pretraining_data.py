@@ -14,19 +14,49 @@ Features: input_ids, input_mask, segment_ids (int64 [max_seq_length]), masked_lm
 masked_lm_ids (int64 [max_predictions_per_seq]), masked_lm_weights (float
 [max_predictions_per_seq]), next_sentence_labels (int64 [1]).
 
-Additions: clear errors (empty corpus, NSP impossible, over-long lines with file:line), a tqdm
-progress bar, atomic output files (written to a temporary name, then renamed; local, gs://, s3://).
+Additions: clear errors (empty corpus, NSP impossible, over-long lines with file:line), tqdm
+progress bars, atomic output files (written to a temporary name, then renamed; local, gs://, s3://),
+and two speed-ups that leave the output unchanged:
+  * tokenizer="auto" tokenizes with HuggingFace tokenizers where its WordPieces are bert's
+    (bert_tf1.fast_tokenization; other lines go to bert's FullTokenizer);
+  * num_workers > 1 forks worker processes for the two stages that draw no random numbers:
+    tokenizing lines (in chunks, in input order) and serializing instances to tf.train.Example
+    bytes. Everything that consumes the rng -- the document shuffle, chunking, A/B split, random
+    next sentences, masking, the final shuffle -- stays in the parent, in Google's order, so the
+    TFRecords are byte-for-byte the same for every num_workers and tokenizer. Serialization
+    overlaps instance creation: batches go to the workers as they are made, and the final
+    shuffle is applied to their indices (shuffle's swaps depend only on the list length).
+    On a few-MB corpus with dupe_factor=10 the serial instance creation is the largest stage
+    (half of it is the rng itself: random.shuffle of the mask candidates), so the speed-up is
+    bounded by it; see benchmarks/pretraining_data_speed.py.
+Records are serialized with sorted map keys (protobuf's deterministic serialization): the C++
+protobuf's map order changes from process to process, which made two runs of Google's script
+(and of this module before) write the same Examples in different bytes.
+
+Workers are forked (spawned where fork does not exist) after TensorFlow was imported: safe here
+because a worker only runs Python, protobuf and tokenizers code, never a TF op. A forked child
+holds only the forking thread, so TF's thread pools and locks could only hang a child that
+called into TF.
 
     >>> stats = create_pretraining_data("corpus.txt", "out.tfrecord", "vocab.txt")  # doctest: +SKIP
 """
 import collections
+import contextlib
+import multiprocessing
+import os
 import random
+import time
 
 from bert_tf1.errors import BertTF1Error, located
 
 # A line this many times longer than max_seq_length (in WordPieces) is almost surely not one
 # sentence (a whole document on one line, binary junk): fail instead of silently truncating it.
 MAX_LINE_LENGTH_FACTOR = 10
+
+# Work per task sent to a worker: large enough that pickling and scheduling cost little, small
+# enough to balance two or more workers on a few-MB corpus. Any value gives the same output.
+LINES_PER_TASK = 1000
+INSTANCES_PER_TASK = 500
 
 MaskedLmInstance = collections.namedtuple("MaskedLmInstance", ["index", "label"])
 
@@ -67,25 +97,15 @@ def expand_input_files(input_file):
     return files
 
 
-def read_documents(input_files, tokenizer, max_seq_length=128, show_progress=False):
-    """Tokenizes the corpus: a list of documents, each a list of sentences (lists of WordPieces).
+def read_corpus(input_files):
+    """Each file's lines: a list of (path, list of str), decoded as strict UTF-8.
 
-    Args:
-      input_files: list of paths (local, gs://, s3://), UTF-8, one sentence per line, a blank
-        line between documents.
-      tokenizer: bert.tokenization.FullTokenizer.
-      max_seq_length: a line longer than MAX_LINE_LENGTH_FACTOR times this (in WordPieces)
-        raises BertTF1Error naming file:line.
-
-    Returns:
-      list of documents (empty documents dropped).
+    Raises:
+      BertTF1Error: invalid UTF-8, naming file:line.
     """
     import tensorflow as tf
 
-    from bert import tokenization
-
-    max_line_tokens = MAX_LINE_LENGTH_FACTOR * max_seq_length
-    documents = [[]]
+    corpus = []
     for input_file in input_files:
         with tf.io.gfile.GFile(input_file, "rb") as handle:
             data = handle.read()
@@ -94,28 +114,81 @@ def read_documents(input_files, tokenizer, max_seq_length=128, show_progress=Fal
         except UnicodeDecodeError as error:
             raise BertTF1Error(located(input_file, "invalid UTF-8 (%s)" % error.reason,
                                        line=data[:error.start].count(b"\n") + 1))
-        lines = text.split("\n")
-        iterator = enumerate(lines, 1)
-        if show_progress:
-            from tqdm import tqdm
+        corpus.append((input_file, text.split("\n")))
+    return corpus
 
-            iterator = tqdm(iterator, total=len(lines), desc="tokenize %s" % input_file,
-                            unit="line")
-        for number, line in iterator:
-            line = tokenization.convert_to_unicode(line).strip()
-            if not line:
-                documents.append([])
-                continue
-            tokens = tokenizer.tokenize(line)
-            if len(tokens) > max_line_tokens:
-                raise BertTF1Error(located(
-                    input_file, "line has %d WordPieces, more than %d x max_seq_length (%d): "
-                    "the input must hold one sentence per line, with a blank line between "
-                    "documents" % (len(tokens), MAX_LINE_LENGTH_FACTOR, max_line_tokens),
-                    line=number))
-            if tokens:
-                documents[-1].append(tokens)
-        documents.append([])  # a new file starts a new document
+
+def line_tasks(corpus, lines_per_task=None):
+    """The corpus cut into tasks (file index, first line number, lines), in input order.
+
+    Lines are tokenized one by one, so where the cuts fall does not change any token.
+    """
+    lines_per_task = lines_per_task or LINES_PER_TASK
+    return [(file_index, start + 1, lines[start:start + lines_per_task])
+            for file_index, (_, lines) in enumerate(corpus)
+            for start in range(0, len(lines), lines_per_task)]
+
+
+def tokenize_lines(tokenizer, lines):
+    """WordPieces of each line: None for a blank line (a document break), else a list."""
+    from bert import tokenization
+
+    tokenized = []
+    for line in lines:
+        line = tokenization.convert_to_unicode(line).strip()
+        tokenized.append(tokenizer.tokenize(line) if line else None)
+    return tokenized
+
+
+def read_documents(input_files, tokenizer, max_seq_length=128, show_progress=False, pool=None):
+    """Tokenizes the corpus: a list of documents, each a list of sentences (lists of WordPieces).
+
+    Args:
+      input_files: list of paths (local, gs://, s3://), UTF-8, one sentence per line, a blank
+        line between documents.
+      tokenizer: bert.tokenization.FullTokenizer or fast_tokenization.FastFullTokenizer.
+      max_seq_length: a line longer than MAX_LINE_LENGTH_FACTOR times this (in WordPieces)
+        raises BertTF1Error naming file:line.
+      pool: a worker_pool() to tokenize chunks of lines in parallel, or None (this process).
+
+    Returns:
+      list of documents (empty documents dropped).
+    """
+    max_line_tokens = MAX_LINE_LENGTH_FACTOR * max_seq_length
+    corpus = read_corpus(input_files)
+    tasks = line_tasks(corpus)
+    if pool is None:
+        results = (tokenize_lines(tokenizer, lines) for _, _, lines in tasks)
+    else:
+        results = pool.imap(_worker_tokenize_lines, [lines for _, _, lines in tasks])
+    progress = None
+    if show_progress:
+        from tqdm import tqdm
+
+        progress = tqdm(total=sum(len(lines) for _, lines in corpus), desc="tokenize",
+                        unit="line")
+    documents = [[]]
+    try:
+        for (file_index, first_line, lines), tokenized in zip(tasks, results):
+            if first_line == 1:
+                documents.append([])  # a new file starts a new document
+            for number, tokens in enumerate(tokenized, first_line):
+                if tokens is None:
+                    documents.append([])
+                    continue
+                if len(tokens) > max_line_tokens:
+                    raise BertTF1Error(located(
+                        corpus[file_index][0], "line has %d WordPieces, more than %d x "
+                        "max_seq_length (%d): the input must hold one sentence per line, with "
+                        "a blank line between documents" % (
+                            len(tokens), MAX_LINE_LENGTH_FACTOR, max_line_tokens), line=number))
+                if tokens:
+                    documents[-1].append(tokens)
+            if progress is not None:
+                progress.update(len(lines))
+    finally:
+        if progress is not None:
+            progress.close()
     return [document for document in documents if document]
 
 
@@ -140,6 +213,31 @@ def check_documents(documents, input_files):
             "(separate documents by a blank line)", where)
 
 
+def generate_instances(documents, vocab_words, max_seq_length=128, dupe_factor=10,
+                       short_seq_prob=0.1, masked_lm_prob=0.15, max_predictions_per_seq=20,
+                       rng=None, do_whole_word_mask=False, show_progress=False):
+    """Google's instance generation, before its final shuffle: yields TrainingInstances.
+
+    Shuffles the documents with `rng`, then makes dupe_factor passes over them; the rng is
+    consumed exactly as Google's create_training_instances consumes it up to its final
+    rng.shuffle(instances).
+    """
+    rng = rng or random.Random(12345)
+    documents = [document for document in documents if document]
+    rng.shuffle(documents)
+    steps = range(dupe_factor)
+    if show_progress:
+        from tqdm import tqdm
+
+        steps = tqdm(steps, desc="instances", unit="pass")
+    for _ in steps:
+        for document_index in range(len(documents)):
+            for instance in create_instances_from_document(
+                    documents, document_index, max_seq_length, short_seq_prob, masked_lm_prob,
+                    max_predictions_per_seq, vocab_words, rng, do_whole_word_mask):
+                yield instance
+
+
 def create_training_instances(documents, vocab_words, max_seq_length=128, dupe_factor=10,
                               short_seq_prob=0.1, masked_lm_prob=0.15,
                               max_predictions_per_seq=20, rng=None, do_whole_word_mask=False,
@@ -156,19 +254,9 @@ def create_training_instances(documents, vocab_words, max_seq_length=128, dupe_f
       list of TrainingInstance, shuffled.
     """
     rng = rng or random.Random(12345)
-    documents = [document for document in documents if document]
-    rng.shuffle(documents)
-    instances = []
-    steps = range(dupe_factor)
-    if show_progress:
-        from tqdm import tqdm
-
-        steps = tqdm(steps, desc="instances", unit="pass")
-    for _ in steps:
-        for document_index in range(len(documents)):
-            instances.extend(create_instances_from_document(
-                documents, document_index, max_seq_length, short_seq_prob, masked_lm_prob,
-                max_predictions_per_seq, vocab_words, rng, do_whole_word_mask))
+    instances = list(generate_instances(
+        documents, vocab_words, max_seq_length, dupe_factor, short_seq_prob, masked_lm_prob,
+        max_predictions_per_seq, rng, do_whole_word_mask, show_progress))
     rng.shuffle(instances)
     return instances
 
@@ -320,24 +408,84 @@ def instance_to_features(instance, tokenizer, max_seq_length, max_predictions_pe
         ("next_sentence_labels", [1 if instance.is_random_next else 0])])
 
 
-def _tf_example(features):
-    import tensorflow as tf
+def example_bytes(features):
+    """One serialized tf.train.Example of `features` (instance_to_features' dict).
 
-    feature = collections.OrderedDict()
+    deterministic=True sorts the feature map by name: the C++ protobuf orders map entries
+    differently in every process, so without it the bytes of one Example change from run to run
+    and from worker to worker. (Filling the message in place is also ~2x faster than building
+    tf.train.Feature objects.)
+    """
+    from tensorflow.core.example import example_pb2
+
+    example = example_pb2.Example()
+    feature = example.features.feature
     for name, values in features.items():
         if name == "masked_lm_weights":
-            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
+            feature[name].float_list.value.extend(values)
         else:
-            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=values))
-    return tf.train.Example(features=tf.train.Features(feature=feature))
+            feature[name].int64_list.value.extend(values)
+    return example.SerializeToString(deterministic=True)
 
 
-def write_instances(instances, tokenizer, max_seq_length, max_predictions_per_seq, output_files,
-                    show_progress=False):
-    """Writes the instances round-robin over `output_files` (each written atomically).
+def serialize_instances(instances, tokenizer, max_seq_length, max_predictions_per_seq):
+    """The TFRecord payloads (bytes) of `instances`, in order."""
+    return [example_bytes(instance_to_features(instance, tokenizer, max_seq_length,
+                                               max_predictions_per_seq))
+            for instance in instances]
+
+
+def create_training_records(documents, tokenizer, max_seq_length=128, dupe_factor=10,
+                            short_seq_prob=0.1, masked_lm_prob=0.15, max_predictions_per_seq=20,
+                            rng=None, do_whole_word_mask=False, show_progress=False, pool=None):
+    """create_training_instances + serialize_instances, with serialization in `pool`.
+
+    Returns the same records, in the same order, as serializing create_training_instances'
+    list: instances are serialized in generation order (by the workers while the parent makes
+    the next ones), then put in the order Google's final rng.shuffle gives, by shuffling their
+    indices with that rng.
+
+    Args:
+      tokenizer: gives vocab (random replacement words) and convert_tokens_to_ids.
+      pool: a worker_pool() or None (serialize in this process).
+      The rest: see create_training_instances.
 
     Returns:
-      number of instances written.
+      list of bytes (serialized tf.train.Example), in output order.
+    """
+    rng = rng or random.Random(12345)
+    parts = []
+
+    def submit(batch):
+        if pool is None:
+            parts.append(serialize_instances(batch, tokenizer, max_seq_length,
+                                             max_predictions_per_seq))
+        else:
+            parts.append(pool.apply_async(_worker_serialize_instances,
+                                          (batch, max_seq_length, max_predictions_per_seq)))
+
+    batch = []
+    for instance in generate_instances(
+            documents, list(tokenizer.vocab.keys()), max_seq_length, dupe_factor,
+            short_seq_prob, masked_lm_prob, max_predictions_per_seq, rng, do_whole_word_mask,
+            show_progress):
+        batch.append(instance)
+        if len(batch) >= INSTANCES_PER_TASK:
+            submit(batch)
+            batch = []
+    submit(batch)
+    records = [record for part in parts
+               for record in (part if pool is None else part.get())]
+    order = list(range(len(records)))
+    rng.shuffle(order)
+    return [records[index] for index in order]
+
+
+def write_records(records, output_files, show_progress=False):
+    """Writes serialized Examples round-robin over `output_files` (each written atomically).
+
+    Returns:
+      number of records written.
     """
     import tensorflow as tf
 
@@ -346,15 +494,13 @@ def write_instances(instances, tokenizer, max_seq_length, max_predictions_per_se
     temporaries = [atomic_io.temporary_sibling(path) for path in output_files]
     writers = [tf.io.TFRecordWriter(path) for path in temporaries]
     try:
-        iterator = enumerate(instances)
+        iterator = enumerate(records)
         if show_progress:
             from tqdm import tqdm
 
-            iterator = tqdm(iterator, total=len(instances), desc="write", unit="instance")
-        for index, instance in iterator:
-            features = instance_to_features(instance, tokenizer, max_seq_length,
-                                            max_predictions_per_seq)
-            writers[index % len(writers)].write(_tf_example(features).SerializeToString())
+            iterator = tqdm(iterator, total=len(records), desc="write", unit="instance")
+        for index, record in iterator:
+            writers[index % len(writers)].write(record)
         for writer in writers:
             writer.close()
         writers = []
@@ -366,7 +512,85 @@ def write_instances(instances, tokenizer, max_seq_length, max_predictions_per_se
         for temporary in temporaries:
             if tf.io.gfile.exists(temporary):
                 tf.io.gfile.remove(temporary)
-    return len(instances)
+    return len(records)
+
+
+def write_instances(instances, tokenizer, max_seq_length, max_predictions_per_seq, output_files,
+                    show_progress=False):
+    """Writes the instances round-robin over `output_files` (each written atomically).
+
+    Returns:
+      number of instances written.
+    """
+    return write_records(serialize_instances(instances, tokenizer, max_seq_length,
+                                             max_predictions_per_seq),
+                         output_files, show_progress)
+
+
+# The tokenizer of a worker process, set once by _init_worker (not passed with every task).
+_WORKER_TOKENIZER = None
+
+
+def _init_worker(tokenizer, preserve_unused_tokens):
+    global _WORKER_TOKENIZER
+    _WORKER_TOKENIZER = tokenizer
+    from absl import flags
+
+    # A spawned worker has unparsed absl flags, which bert.tokenization reads at call time; a
+    # forked one inherits the parent's.
+    if not flags.FLAGS.is_parsed():
+        from bert import tokenization  # noqa: F401 (defines --preserve_unused_tokens)
+
+        flags.FLAGS.mark_as_parsed()
+        flags.FLAGS.preserve_unused_tokens = preserve_unused_tokens
+
+
+def _worker_tokenize_lines(lines):
+    return tokenize_lines(_WORKER_TOKENIZER, lines)
+
+
+def _worker_serialize_instances(instances, max_seq_length, max_predictions_per_seq):
+    return serialize_instances(instances, _WORKER_TOKENIZER, max_seq_length,
+                               max_predictions_per_seq)
+
+
+def resolve_num_workers(num_workers):
+    """--num_workers as a process count: 0 means one per CPU.
+
+    >>> resolve_num_workers(3)
+    3
+    """
+    if num_workers is None or num_workers < 0:
+        raise BertTF1Error("--num_workers %r: must be 0 (one per CPU) or a positive number"
+                           % num_workers)
+    return num_workers or os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def worker_pool(num_workers, tokenizer):
+    """Yields a multiprocessing pool of `num_workers` processes holding `tokenizer`, or None
+    for one worker (everything then runs in this process).
+
+    Fork is used where it exists (see the module docstring on TensorFlow): the workers inherit
+    the loaded tokenizer instead of unpickling it and importing TensorFlow again.
+    """
+    if num_workers <= 1:
+        yield None
+        return
+    from bert_tf1 import fast_tokenization
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = context.Pool(num_workers, _init_worker,
+                        (tokenizer, fast_tokenization.preserves_unused_tokens()))
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
 
 
 def _check_args(max_seq_length, max_predictions_per_seq, dupe_factor, masked_lm_prob,
@@ -388,42 +612,57 @@ def _check_args(max_seq_length, max_predictions_per_seq, dupe_factor, masked_lm_
 def create_pretraining_data(input_file, output_file, vocab_file, do_lower_case=True,
                             do_whole_word_mask=False, max_seq_length=128,
                             max_predictions_per_seq=20, random_seed=12345, dupe_factor=10,
-                            masked_lm_prob=0.15, short_seq_prob=0.1, show_progress=False):
+                            masked_lm_prob=0.15, short_seq_prob=0.1, show_progress=False,
+                            tokenizer="auto", num_workers=1):
     """Google's create_pretraining_data.py as a function (same arguments and defaults).
 
     Args:
       input_file: comma-separated paths or globs (or a list of them).
       output_file: comma-separated TFRecord paths (or a list); instances go round-robin.
       vocab_file: WordPiece vocabulary.
+      tokenizer: "auto" (HuggingFace tokenizers where it matches bert, else bert's),
+        "fast" (BertTF1Error when it cannot match) or "python" (bert's FullTokenizer).
+      num_workers: processes for tokenizing and serializing; 1 = this process only, 0 = one
+        per CPU. The records are the same for every value.
       The rest: see the module docstring.
 
     Returns:
-      dict with input_files, output_files, num_documents, num_instances.
+      dict with input_files, output_files, num_documents, num_instances, tokenizer ("fast" or
+      "python"), num_workers, seconds (wall time of "tokenize", "instances" -- creation and
+      serialization -- and "write").
 
     Raises:
       BertTF1Error: no input, empty corpus, NSP impossible, over-long line, bad arguments.
     """
-    from bert import tokenization
-
-    from bert_tf1 import bert_dir, compat
+    from bert_tf1 import bert_dir, compat, fast_tokenization
 
     compat.setup_tf1()
     _check_args(max_seq_length, max_predictions_per_seq, dupe_factor, masked_lm_prob,
                 short_seq_prob)
+    workers = resolve_num_workers(num_workers)
     input_files = expand_input_files(input_file)
     output_files = ([p.strip() for p in output_file.split(",") if p.strip()]
                     if isinstance(output_file, str) else list(output_file))
     if not output_files:
         raise BertTF1Error("--output_file: no file given")
     bert_dir.count_vocab_lines(vocab_file)  # a clear error for a missing / non-UTF-8 vocab
-    tokenizer = tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)
-    documents = read_documents(input_files, tokenizer, max_seq_length, show_progress)
-    check_documents(documents, input_files)
-    rng = random.Random(random_seed)
-    instances = create_training_instances(
-        documents, list(tokenizer.vocab.keys()), max_seq_length, dupe_factor, short_seq_prob,
-        masked_lm_prob, max_predictions_per_seq, rng, do_whole_word_mask, show_progress)
-    count = write_instances(instances, tokenizer, max_seq_length, max_predictions_per_seq,
-                            output_files, show_progress)
+    chosen = fast_tokenization.choose_tokenizer(tokenizer, vocab_file, do_lower_case)
+    seconds = collections.OrderedDict()
+    with worker_pool(workers, chosen) as pool:
+        started = time.time()
+        documents = read_documents(input_files, chosen, max_seq_length, show_progress, pool)
+        check_documents(documents, input_files)
+        seconds["tokenize"] = time.time() - started
+        started = time.time()
+        records = create_training_records(
+            documents, chosen, max_seq_length, dupe_factor, short_seq_prob, masked_lm_prob,
+            max_predictions_per_seq, random.Random(random_seed), do_whole_word_mask,
+            show_progress, pool)
+        seconds["instances"] = time.time() - started
+    started = time.time()
+    count = write_records(records, output_files, show_progress)
+    seconds["write"] = time.time() - started
     return {"input_files": input_files, "output_files": output_files,
-            "num_documents": len(documents), "num_instances": count}
+            "num_documents": len(documents), "num_instances": count,
+            "tokenizer": fast_tokenization.tokenizer_name(chosen), "num_workers": workers,
+            "seconds": seconds}

@@ -1,9 +1,12 @@
-"""create_pretraining_data: Google's output for a seed, masking statistics, errors, the CLI."""
+"""create_pretraining_data: Google's output for a seed, masking statistics, errors, the CLI, and the
+same bytes for every tokenizer and number of workers."""
 import os
 import random
+import sys
 
 import pytest
 import tensorflow as tf
+from bert import tokenization
 
 from bert_tf1 import pretraining_data
 from bert_tf1.errors import BertTF1Error
@@ -158,6 +161,96 @@ def test_input_glob_without_match(tiny_bert_dir, tmp_path):
             os.path.join(tiny_bert_dir, "vocab.txt"))
 
 
+MIXED = ["naïve café résumé", "日本語 中文 text", "ΟΔΟΣ final sigma", "private \ue000 use",
+         "emoji 😀 and\x00control", "x" * 250]
+
+
+def write_mixed_corpus(directory, num_files=3, seed=1):
+    """Several files of English plus lines tokenizers and bert split differently (Σ, private use)
+    or that only the fast path handles (accents, CJK); the last file ends without a blank line."""
+    rng = random.Random(seed)
+    paths = []
+    for index in range(num_files):
+        documents = []
+        for _ in range(12):
+            sentences = [" ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 10))) + " ."
+                         for _ in range(rng.randint(2, 5))]
+            if rng.random() < 0.5:
+                sentences.insert(rng.randint(0, len(sentences)), rng.choice(MIXED))
+            documents.append("\n".join(sentences))
+        path = os.path.join(str(directory), "part-%d.txt" % index)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write("\n\n".join(documents) + ("\n" if index == num_files - 1 else "\n\n"))
+        paths.append(path)
+    return paths
+
+
+def read_bytes(path):
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def test_same_bytes_for_every_tokenizer_and_worker_count(tiny_bert_dir, tmp_path, monkeypatch):
+    # Small tasks, so two workers share many of them and results come back interleaved.
+    monkeypatch.setattr(pretraining_data, "LINES_PER_TASK", 7)
+    monkeypatch.setattr(pretraining_data, "INSTANCES_PER_TASK", 5)
+    vocab = os.path.join(tiny_bert_dir, "vocab.txt")
+    inputs = write_mixed_corpus(tmp_path)
+    outputs = {}
+    for tokenizer, workers in [("python", 1), ("fast", 1), ("fast", 2), ("python", 2)]:
+        names = [str(tmp_path / ("%s-%d-%s.tfrecord" % (tokenizer, workers, part)))
+                 for part in "ab"]
+        stats = pretraining_data.create_pretraining_data(
+            ",".join(inputs), names, vocab, max_seq_length=32, max_predictions_per_seq=5,
+            dupe_factor=2, random_seed=3, tokenizer=tokenizer, num_workers=workers)
+        assert (stats["tokenizer"], stats["num_workers"]) == (tokenizer, workers)
+        assert sorted(stats["seconds"]) == ["instances", "tokenize", "write"]
+        outputs[tokenizer, workers] = [read_bytes(name) for name in names]
+    assert stats["num_instances"] > 100
+    reference = outputs["python", 1]
+    for key, produced in outputs.items():
+        assert produced == reference, key
+    # The same records as serializing create_training_instances' list in one process.
+    tokenizer = tokenization.FullTokenizer(vocab)
+    instances = pretraining_data.create_training_instances(
+        pretraining_data.read_documents(inputs, tokenizer, 32), list(tokenizer.vocab),
+        max_seq_length=32, max_predictions_per_seq=5, dupe_factor=2, rng=random.Random(3))
+    serial = pretraining_data.serialize_instances(instances, tokenizer, 32, 5)
+    names = [str(tmp_path / ("python-1-%s.tfrecord" % part)) for part in "ab"]
+    assert [list(tf.compat.v1.io.tf_record_iterator(name)) for name in names] == \
+        [serial[0::2], serial[1::2]]
+
+
+def test_parallel_errors_name_file_and_line(tiny_bert_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(pretraining_data, "LINES_PER_TASK", 2)
+    first = tmp_path / "first.txt"
+    first.write_text("a short one .\nanother .\n\nthird line .\nfourth .\n")
+    second = tmp_path / "second.txt"
+    second.write_text("fine .\nalso fine .\n\n" + "word " * 200 + "\n")
+    with pytest.raises(BertTF1Error) as error:
+        pretraining_data.create_pretraining_data(
+            "%s,%s" % (first, second), str(tmp_path / "out.tfrecord"),
+            os.path.join(tiny_bert_dir, "vocab.txt"), max_seq_length=16, num_workers=2)
+    assert "%s:4:" % second in str(error.value)
+    with pytest.raises(BertTF1Error, match="--num_workers -1: must be 0"):
+        pretraining_data.create_pretraining_data(
+            str(first), str(tmp_path / "out.tfrecord"),
+            os.path.join(tiny_bert_dir, "vocab.txt"), num_workers=-1)
+    assert pretraining_data.resolve_num_workers(0) == os.cpu_count()
+
+
+def test_fast_tokenizer_missing_is_a_clear_error(tiny_bert_dir, corpus, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # makes `import tokenizers` fail
+    with pytest.raises(BertTF1Error, match="--tokenizer=fast: the HuggingFace `tokenizers`"):
+        pretraining_data.create_pretraining_data(
+            corpus, str(tmp_path / "out.tfrecord"), os.path.join(tiny_bert_dir, "vocab.txt"),
+            tokenizer="fast")
+    stats = pretraining_data.create_pretraining_data(
+        corpus, str(tmp_path / "out.tfrecord"), os.path.join(tiny_bert_dir, "vocab.txt"),
+        dupe_factor=1, tokenizer="auto")
+    assert stats["tokenizer"] == "python"
+
+
 def test_cli_google_flags_and_errors(tiny_bert_dir, corpus, tmp_path):
     vocab = os.path.join(tiny_bert_dir, "vocab.txt")
     out = str(tmp_path / "cli.tfrecord")
@@ -166,9 +259,15 @@ def test_cli_google_flags_and_errors(tiny_bert_dir, corpus, tmp_path):
                          "--do_lower_case=True", "--max_seq_length=32",
                          "--max_predictions_per_seq=5", "--masked_lm_prob=0.15",
                          "--random_seed=12345", "--dupe_factor=1", "--short_seq_prob=0.1",
-                         "--do_whole_word_mask=False"])
-    assert "instances" in result.stdout
+                         "--do_whole_word_mask=False", "--tokenizer=fast", "--num_workers=2"])
+    assert "instances" in result.stdout and "(fast tokenizer, 2 workers)" in result.stdout
     assert len(read_records(out)) > 10
+    # Another process, tokenizer and worker count: the same bytes (map keys are sorted).
+    here = str(tmp_path / "here.tfrecord")
+    pretraining_data.create_pretraining_data(corpus, here, vocab, max_seq_length=32,
+                                             max_predictions_per_seq=5, dupe_factor=1,
+                                             tokenizer="python", num_workers=1)
+    assert read_bytes(out) == read_bytes(here)
     single = tmp_path / "single.txt"
     single.write_text("one .\n\ntwo .\n")
     failed = run_python(["create_pretraining_data.py", "--input_file=" + str(single),
@@ -177,3 +276,12 @@ def test_cli_google_flags_and_errors(tiny_bert_dir, corpus, tmp_path):
     assert failed.returncode == 2
     assert "next-sentence prediction is impossible" in failed.stderr
     assert "Traceback" not in failed.stderr
+    # Google's --preserve_unused_tokens (bert.tokenization's flag) is accepted; the fast path
+    # cannot honour it, so asking for it is an error and not a silent difference.
+    refused = run_python(["create_pretraining_data.py", "--input_file=" + corpus,
+                          "--output_file=" + str(tmp_path / "y.tfrecord"), "--vocab_file=" + vocab,
+                          "--preserve_unused_tokens=true", "--tokenizer=fast"], check=False)
+    assert refused.returncode == 2
+    assert "--tokenizer=fast cannot give bert's tokens: --preserve_unused_tokens" in \
+        refused.stderr
+    assert "Traceback" not in refused.stderr

@@ -37,6 +37,17 @@ def define_flags():
     flags.DEFINE_float("short_seq_prob", 0.1, "Probability of creating sequences which are "
                        "shorter than the maximum length.")
     flags.DEFINE_bool("progress", True, "Show tqdm progress bars on stderr.")
+    flags.DEFINE_string("tokenizer", "auto", "auto|fast|python: 'fast' tokenizes with "
+                        "HuggingFace tokenizers (same WordPieces as bert's; lines it would "
+                        "tokenize differently go to bert's tokenizer), 'python' with bert's "
+                        "FullTokenizer, 'auto' fast when it can match bert here, else python. "
+                        "The output is the same.")
+    flags.DEFINE_integer("num_workers", 1, "Processes tokenizing and serializing (1: this "
+                         "process only; 0: one per CPU). The output is the same for every "
+                         "value.")
+    # Google's script accepts --preserve_unused_tokens because its tokenization module defines
+    # it on import; importing it here keeps such command lines working.
+    from bert import tokenization  # noqa: F401
 
 
 def main(argv):
@@ -57,12 +68,14 @@ def main(argv):
             max_predictions_per_seq=FLAGS.max_predictions_per_seq,
             random_seed=FLAGS.random_seed, dupe_factor=FLAGS.dupe_factor,
             masked_lm_prob=FLAGS.masked_lm_prob, short_seq_prob=FLAGS.short_seq_prob,
-            show_progress=FLAGS.progress)
+            show_progress=FLAGS.progress, tokenizer=FLAGS.tokenizer,
+            num_workers=FLAGS.num_workers)
     except BertTF1Error as error:
         print("create_pretraining_data.py: error: %s" % error, file=sys.stderr)
         return 2
-    print("wrote %d instances from %d documents to %s" % (
-        stats["num_instances"], stats["num_documents"], ", ".join(stats["output_files"])))
+    print("wrote %d instances from %d documents to %s (%s tokenizer, %d worker%s)" % (
+        stats["num_instances"], stats["num_documents"], ", ".join(stats["output_files"]),
+        stats["tokenizer"], stats["num_workers"], "" if stats["num_workers"] == 1 else "s"))
     return 0
 
 

@@ -1,0 +1,178 @@
+"""fast_tokenization: HuggingFace tokenizers gives FullTokenizer's exact WordPieces and ids, falls
+back to it where the two differ, and is chosen (or refused) with clear errors."""
+import random
+import sys
+
+import pytest
+from bert import tokenization
+
+from bert_tf1 import fast_tokenization, tiny_bert
+from bert_tf1.errors import BertTF1Error
+
+# Characters outside ASCII the vocabularies below know, so that non-ASCII text gives real
+# WordPieces and not only [UNK].
+EXTRA_UNCASED = ["cafe", "naive", "resume", "uber", "strasse", "straße", "istanbul", "angstrom",
+                 "οδος", "σας", "日", "本", "語", "中", "文", "한국어", "##e", "##é", "é", "ı",
+                 "❤", "😀", "👍", "$", "∑", "ｂ", "ﬁ", "##ﬁ"]
+EXTRA_CASED = ["Café", "café", "naïve", "Über", "Straße", "STRASSE", "İstanbul", "Ångström",
+               "ΟΔΟΣ", "Σ", "ς", "日", "本", "語", "中", "文", "é", "##é", "É", "A", "The", "THE",
+               "❤", "😀", "👍", "ＡＢＣ", "##A", "##B", "##C"] + ["##" + c for c in "ABCDEFGHIJ"]
+
+CORPUS = [
+    "The movie was GREAT!!! Really... (10/10) -- wouldn't you agree?",
+    "naïve café résumé Über Ångström Straße STRASSE İstanbul ıi",
+    "e\u0301 A\u030a combining accents, and precomposed é Å",
+    "日本語のテキスト 中文字符 한국어 텍스트",
+    "I ❤️ movies 😀🎉 👍🏽 family: 👨‍👩‍👧",
+    "control\x00chars\x01here\x7fand\u200bzero\u200dwidth\ufeffbom\ufffdreplacement",
+    "tab\there\u00a0nbsp\u3000ideographic\u2028line\u2029para\x0bvt\x0cff\x85nel\rcr",
+    "", "   ", "\t\t", "\u3000",
+    "a" * 199, "b" * 200, "c" * 201, "supercalifragilistic" * 12 + " end",
+    "[CLS] [MASK] [SEP] [UNK] ##ing [unused0] <s> </s>",
+    "ΟΔΟΣ ΣΑΣ Σ aΣb ΣΣ",  # final sigma: bert's path
+    "private a\ue000b use \U000f0001", "new punctuation a\u2e43b and mark a\u08d3b",
+    "CJK Extension E \U0002b820\U0002b821 and F \U0002ceb0",
+    "مرحبا بالعالم שלום עולם नमस्ते दुनिया",
+    "∑∫√ 1+1=2 $5.00 50% a_b c-d e'f g\"h {i} [j] <k> @l #m ^n `o ~p |q \\r",
+    "ＡＢＣ１２３ fullwidth ｂ ﬁ ﬂ ligatures ½ ² ℃ Ⅻ",
+    "MiXeD CaSe The THE the",
+]
+
+
+def write_vocab(path, extra):
+    tokens = tiny_bert.tiny_vocab_tokens() + extra
+    path.write_text("".join(token + "\n" for token in tokens), encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture(scope="module", params=[True, False], ids=["uncased", "cased"])
+def tokenizers_pair(request, tmp_path_factory):
+    """(FullTokenizer, FastFullTokenizer) over the same vocabulary and casing."""
+    lower = request.param
+    vocab = write_vocab(tmp_path_factory.mktemp("vocab") / "vocab.txt",
+                        EXTRA_UNCASED if lower else EXTRA_CASED)
+    return (tokenization.FullTokenizer(vocab, do_lower_case=lower),
+            fast_tokenization.FastFullTokenizer(vocab, do_lower_case=lower))
+
+
+def test_same_wordpieces_and_ids_on_a_varied_corpus(tokenizers_pair):
+    python, fast = tokenizers_pair
+    known = 0
+    for line in CORPUS + [line + "\n" for line in CORPUS]:
+        expected = python.tokenize(line)
+        assert fast.tokenize(line) == expected, repr(line)
+        assert fast.convert_tokens_to_ids(expected) == python.convert_tokens_to_ids(expected)
+        known += sum(token != "[UNK]" for token in expected)
+    assert known > 150  # the corpus exercises real WordPieces, not only [UNK]
+    assert fast.tokenize(b"caf\xc3\xa9 bytes") == python.tokenize(b"caf\xc3\xa9 bytes")
+    assert python.tokenize("a" * 200) != ["[UNK]"]  # bert's limit is 200 characters, not 100
+    assert fast.tokenize("a" * 201) == ["[UNK]"]
+
+
+def test_same_wordpieces_on_random_strings(tokenizers_pair):
+    python, fast = tokenizers_pair
+    rng = random.Random(0)
+    pools = [range(32, 127), range(0xA0, 0x250), range(0x300, 0x370), range(0x370, 0x530),
+             range(0x4E00, 0x4E40), range(0xAC00, 0xAC20), range(0x1F300, 0x1F700),
+             range(0x2000, 0x2070), range(0xE000, 0xE010), range(0x2E40, 0x2E50),
+             [0, 9, 10, 11, 12, 13, 0x85, 0x2028, 0x3000, 0xFFFD, 0x200D, 0xFE0F, 0x3A3]]
+    for _ in range(2000):
+        text = "".join(chr(rng.choice(rng.choice(pools))) + (" " if rng.random() < 0.2 else "")
+                       for _ in range(rng.randint(1, 25)))
+        assert fast.tokenize(text) == python.tokenize(text), repr(text)
+
+
+@pytest.mark.parametrize("text", ["ΟΔΟΣ", "a\ue000b", "a\u2e43b", "a\u08d3b",
+                                  "a\U0002b820b", "\u2c2f"])
+def test_characters_that_differ_go_to_bert(tmp_path, text):
+    """tokenizers alone gets these wrong; the wrapper sends their lines to FullTokenizer."""
+    # U+2C2F is a capital Python 3.7 does not know (so keeps) and Rust lower-cases to U+2C5F.
+    vocab = write_vocab(tmp_path / "vocab.txt", ["οδος", "οδοσ", "\u2c2f", "\u2c5f"])
+    python = tokenization.FullTokenizer(vocab, do_lower_case=True)
+    fast = fast_tokenization.FastFullTokenizer(vocab, do_lower_case=True)
+    raw = fast.hf_tokenizer.encode(text, add_special_tokens=False).tokens
+    assert raw != python.tokenize(text)
+    assert fast.needs_python(text)
+    assert fast.tokenize(text) == python.tokenize(text)
+    assert not fast.needs_python("οδος cafe")
+
+
+def test_table_of_differing_characters_is_complete_and_necessary():
+    """Every BMP character outside the table tokenizes the same; every one inside differs.
+
+    (The supplementary planes were checked the same way, see `python -m
+    bert_tf1.fast_tokenization`; the BMP alone keeps this test at a few seconds.)
+    """
+    if fast_tokenization.unverified_versions():
+        pytest.skip("table verified for %s" % fast_tokenization.VERIFIED_VERSIONS)
+    outside = fast_tokenization.python_only_pattern(True)
+    bmp = [cp for cp in range(0x10000) if not outside.match(chr(cp))]
+    for lower in (True, False):
+        assert fast_tokenization.differing_characters(lower, bmp, block_size=2048) == []
+    inside = [cp for low, high in fast_tokenization.DIFFERING_RANGES
+              for cp in range(low, high + 1)]
+    differing = (set(fast_tokenization.differing_characters(True, inside))
+                 | set(fast_tokenization.differing_characters(False, inside)))
+    assert differing == set(inside)
+    assert fast_tokenization.differing_characters(True, [0xE000, 0x10FFFD]) == [0xE000, 0x10FFFD]
+
+
+def test_duplicate_and_blank_vocab_lines_keep_berts_ids(tmp_path):
+    tokens = tiny_bert.tiny_vocab_tokens()
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(tokens[:40] + ["the", "  ", tokens[5]] + tokens[40:]) + "\n")
+    python = tokenization.FullTokenizer(str(vocab))
+    fast = fast_tokenization.FastFullTokenizer(str(vocab))
+    line = "the movie ! 42 the end"
+    assert fast.tokenize(line) == python.tokenize(line)
+    ids = python.convert_tokens_to_ids(python.tokenize(line))
+    assert fast.convert_tokens_to_ids(fast.tokenize(line)) == ids
+    assert [fast.hf_tokenizer.token_to_id(t) for t in python.tokenize(line)] == ids
+
+
+@pytest.fixture
+def vocab_file(tmp_path):
+    return write_vocab(tmp_path / "vocab.txt", [])
+
+
+def test_choose_tokenizer(vocab_file):
+    assert isinstance(fast_tokenization.choose_tokenizer("auto", vocab_file),
+                      fast_tokenization.FastFullTokenizer)
+    assert isinstance(fast_tokenization.choose_tokenizer("fast", vocab_file, False),
+                      fast_tokenization.FastFullTokenizer)
+    python = fast_tokenization.choose_tokenizer("python", vocab_file)
+    assert type(python) is tokenization.FullTokenizer
+    assert fast_tokenization.tokenizer_name(python) == "python"
+    with pytest.raises(BertTF1Error, match="--tokenizer 'quick': expected one of auto, fast"):
+        fast_tokenization.choose_tokenizer("quick", vocab_file)
+
+
+def test_fast_without_tokenizers_is_a_clear_error(vocab_file, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tokenizers", None)  # makes `import tokenizers` fail
+    with pytest.raises(BertTF1Error, match="--tokenizer=fast: the HuggingFace `tokenizers` "
+                                           "package does not import"):
+        fast_tokenization.choose_tokenizer("fast", vocab_file)
+    assert type(fast_tokenization.choose_tokenizer("auto", vocab_file)) is \
+        tokenization.FullTokenizer
+
+
+def test_fast_refused_where_it_cannot_match(vocab_file, tmp_path, monkeypatch):
+    monkeypatch.setitem(fast_tokenization.VERIFIED_VERSIONS, "tokenizers", "0.0.1")
+    with pytest.raises(BertTF1Error, match=r"verified for other versions: tokenizers 0\.13\.3 "
+                                           r"\(verified 0\.0\.1\)"):
+        fast_tokenization.choose_tokenizer("fast", vocab_file)
+    assert fast_tokenization.tokenizer_name(
+        fast_tokenization.choose_tokenizer("auto", vocab_file)) == "python"
+    monkeypatch.undo()
+
+    monkeypatch.setattr(tokenization.FLAGS, "preserve_unused_tokens", True)
+    with pytest.raises(BertTF1Error, match="preserve_unused_tokens"):
+        fast_tokenization.choose_tokenizer("fast", vocab_file)
+    assert fast_tokenization.tokenizer_name(
+        fast_tokenization.choose_tokenizer("auto", vocab_file)) == "python"
+    monkeypatch.undo()
+
+    no_unk = tmp_path / "no_unk.txt"
+    no_unk.write_text("".join(t + "\n" for t in tiny_bert.tiny_vocab_tokens() if t != "[UNK]"))
+    with pytest.raises(BertTF1Error, match=r"the vocabulary has no \[UNK\] token"):
+        fast_tokenization.choose_tokenizer("fast", str(no_unk))
