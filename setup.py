@@ -45,6 +45,7 @@ setup(
             "bert-tf1-export-hub=bert_tf1.hub_export:main",
             "bert-tf1-run-classifier=bert_tf1.cli.run_classifier_hub:run",
             "bert-tf1-from-hf=bert_tf1.hf_convert:main",
+            "bert-tf1-to-hf=bert_tf1.hf_convert:main_to_hf",
             "bert-tf1-get-data=bert_tf1.datasets:main",
             "bert-tf1-create-pretraining-data=bert_tf1.cli.create_pretraining_data:run",
             "bert-tf1-run-pretraining=bert_tf1.cli.run_pretraining:run",

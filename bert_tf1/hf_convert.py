@@ -1,10 +1,21 @@
-"""Converts a HuggingFace BERT (safetensors) to Google's TF1 checkpoint layout, and back.
+"""Converts a HuggingFace BERT to Google's TF1 checkpoint layout, and back.
 
 `bert-tf1-from-hf --hf_dir DIR --output BERT_DIR` reads a HuggingFace BertModel, BertForMaskedLM
-or BertForPreTraining directory (config.json, model.safetensors, vocab.txt or tokenizer.json) and
-writes bert_config.json, vocab.txt and bert_model.ckpt.* with the variable names of Google's
-released checkpoints, so everything that reads a Google BERT (bert_tf1.bert_dir, the hub export,
-run_classifier) reads the result. Only numpy and TF are used: there is no torch here.
+or BertForPreTraining directory and writes bert_config.json, vocab.txt and bert_model.ckpt.* with
+the variable names of Google's released checkpoints, so everything that reads a Google BERT
+(bert_tf1.bert_dir, the hub export, run_classifier) reads the result. The HF directory holds
+config.json, vocab.txt or tokenizer.json, and the weights as the first of (the order HF's
+from_pretrained prefers):
+  model.safetensors
+  model.safetensors.index.json + the model-0000i-of-0000n.safetensors shards it names
+  pytorch_model.bin                (torch.save, zip or pre-1.6 legacy format)
+  pytorch_model.bin.index.json + the pytorch_model-0000i-of-0000n.bin shards it names
+Only numpy and TF are used: there is no torch here (bert_tf1.torch_checkpoint reads .bin files
+with a restricted unpickler; bert_tf1.safetensors_io reads safetensors).
+
+`bert-tf1-to-hf --bert_dir BERT_DIR --output HF_DIR` (also `python -m bert_tf1.hf_convert to-hf`)
+goes back: config.json, model.safetensors, vocab.txt and tokenizer_config.json that HF's
+BertModel / BertForPreTraining and BertTokenizer load.
 
 Name mapping (HF names may carry a "bert." prefix; sentence-transformers models have none):
   embeddings.{word,position,token_type}_embeddings.weight -> bert/embeddings/..._embeddings
@@ -17,16 +28,20 @@ Name mapping (HF names may carry a "bert." prefix; sentence-transformers models 
   cls.seq_relationship.weight [2, hidden]    -> cls/seq_relationship/output_weights (no transpose:
                                                 Google stores it [2, hidden] too), .bias -> output_bias
 cls.predictions.decoder.weight/.bias are ignored when present: BERT ties them to the word
-embeddings and cls.predictions.bias.
+embeddings and cls.predictions.bias. So is HF's embeddings.position_ids buffer (arange).
 
 Numerics: Google's modeling.gelu is the tanh approximation, HF's "gelu" is the exact erf form.
-They differ by at most ~1e-3 per activation; tests/test_hf_convert.py measures the effect on the
-outputs. BertForMaskedLM has no pooler: it is initialised as Google initialises a new one
-(truncated normal, stddev initializer_range, seeded) and reported, so fine-tune before using
-pooled_output.
+They differ by at most ~5e-4 per activation; tests/test_hf_convert.py measures the effect on the
+outputs. Google's LayerNorm epsilon is fixed at 1e-12 (tf.contrib.layers.layer_norm's
+variance_epsilon, which bert.modeling.layer_norm cannot change), so a config.json with another
+layer_norm_eps is refused unless allow_layer_norm_eps (--allow_layer_norm_eps) is given, and then
+converted with a warning. BertForMaskedLM has no pooler: it is initialised as Google initialises
+a new one (truncated normal, stddev initializer_range, seeded) and reported, so fine-tune before
+using pooled_output.
 """
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -36,11 +51,22 @@ import numpy as np
 from bert_tf1.errors import BertTF1Error
 
 SAFETENSORS_NAME = "model.safetensors"
+SAFETENSORS_INDEX_NAME = "model.safetensors.index.json"
+PYTORCH_NAME = "pytorch_model.bin"
+PYTORCH_INDEX_NAME = "pytorch_model.bin.index.json"
+# The weight files HF's from_pretrained looks for, in its order of preference.
+WEIGHT_FILES = (SAFETENSORS_NAME, SAFETENSORS_INDEX_NAME, PYTORCH_NAME, PYTORCH_INDEX_NAME)
 HF_CONFIG_NAME = "config.json"
+# tf.contrib.layers.layer_norm's variance_epsilon for float32, used by every bert.modeling
+# LayerNorm: a bert_config.json cannot change it.
+GOOGLE_LAYER_NORM_EPS = 1e-12
 _IGNORED = re.compile(r"^(embeddings\.position_ids|cls\.predictions\.decoder\.(weight|bias))$")
-# HF activation name -> Google bert_config.json hidden_act.
-_ACTIVATIONS = {"gelu": "gelu", "gelu_new": "gelu", "gelu_pytorch_tanh": "gelu",
-                "gelu_fast": "gelu", "relu": "relu", "tanh": "tanh"}
+# HF activation name -> Google bert_config.json hidden_act. The gelu_* variants are the tanh
+# approximation Google uses; "gelu"/"gelu_python" are the exact erf form (see Numerics above).
+# Anything else (quick_gelu, silu, mish, ...) has no Google equivalent.
+_ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu",
+                "gelu_pytorch_tanh": "gelu", "gelu_fast": "gelu", "relu": "relu", "tanh": "tanh",
+                "linear": "linear"}
 _CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                 "intermediate_size", "max_position_embeddings", "type_vocab_size")
 _HEAD_PREFIXES = {"mlm": "cls/predictions/", "nsp": "cls/seq_relationship/"}
@@ -100,12 +126,22 @@ def google_shapes(config):
     return shapes
 
 
-def read_hf_config(config_file):
+def read_hf_config(config_file, allow_layer_norm_eps=False, notes=None):
     """Reads a HuggingFace BERT config.json and returns Google's bert_config.json dictionary.
 
+    Args:
+      config_file: path of HF's config.json.
+      allow_layer_norm_eps: convert even when layer_norm_eps is not Google's fixed 1e-12 (the
+        TF1 model then normalises with 1e-12: slightly different outputs).
+      notes: optional list; a warning is appended to it when allow_layer_norm_eps was needed.
+
+    Returns:
+      dict with Google's keys (vocab_size, hidden_size, ..., hidden_act, initializer_range).
+
     Raises:
-      BertTF1Error when the file is missing, not a BERT config, or uses features Google's
-      BertModel lacks (relative positions, decoder, an unknown activation).
+      BertTF1Error when the file is missing, not a BERT config, has non-integer sizes, or uses
+      features Google's BertModel lacks (relative positions, decoder, an unknown activation,
+      another layer_norm_eps without allow_layer_norm_eps).
     """
     if not os.path.isfile(config_file):
         raise BertTF1Error("%s: file not found (expected HuggingFace's config.json)" % config_file)
@@ -122,15 +158,38 @@ def read_hf_config(config_file):
     missing = [key for key in _CONFIG_KEYS if key not in hf]
     if missing:
         raise BertTF1Error("%s: field(s) %s missing" % (config_file, ", ".join(missing)))
+    not_counts = ["%s = %r" % (key, hf[key]) for key in _CONFIG_KEYS
+                  if not (isinstance(hf[key], int) and not isinstance(hf[key], bool)
+                          and hf[key] > 0)]
+    if not_counts:
+        raise BertTF1Error("%s: expected positive integers: %s" % (config_file,
+                                                                    ", ".join(not_counts)))
+    if hf["hidden_size"] % hf["num_attention_heads"]:
+        raise BertTF1Error("%s: hidden_size %d is not a multiple of num_attention_heads %d"
+                           % (config_file, hf["hidden_size"], hf["num_attention_heads"]))
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise BertTF1Error("%s: position_embedding_type %r is not supported (Google's BERT uses "
                            "absolute positions)" % (config_file, hf["position_embedding_type"]))
     if hf.get("is_decoder") or hf.get("add_cross_attention"):
         raise BertTF1Error("%s: decoder / cross-attention BERTs are not supported" % config_file)
     activation = hf.get("hidden_act", "gelu")
-    if activation not in _ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in _ACTIVATIONS:
         raise BertTF1Error("%s: hidden_act %r has no Google equivalent (supported: %s)"
                            % (config_file, activation, ", ".join(sorted(_ACTIVATIONS))))
+    # HF's BertConfig defaults layer_norm_eps to 1e-12, as Google's code hard-codes it.
+    eps = hf.get("layer_norm_eps", GOOGLE_LAYER_NORM_EPS)
+    if not isinstance(eps, (int, float)) or isinstance(eps, bool) or not eps > 0:
+        raise BertTF1Error("%s: layer_norm_eps %r is not a positive number" % (config_file, eps))
+    if not math.isclose(eps, GOOGLE_LAYER_NORM_EPS, rel_tol=1e-6):
+        message = ("layer_norm_eps is %g but Google's BERT normalises with a fixed %g "
+                   "(tf.contrib.layers.layer_norm): the TF1 model's outputs will differ from "
+                   "the HF model's wherever a LayerNorm input has small variance"
+                   % (eps, GOOGLE_LAYER_NORM_EPS))
+        if not allow_layer_norm_eps:
+            raise BertTF1Error("%s: %s; pass --allow_layer_norm_eps (allow_layer_norm_eps=True) "
+                               "to convert anyway" % (config_file, message))
+        if notes is not None:
+            notes.append("%s: %s" % (config_file, message))
     google = {key: hf[key] for key in _CONFIG_KEYS}
     google.update(hidden_act=_ACTIVATIONS[activation],
                   hidden_dropout_prob=hf.get("hidden_dropout_prob", 0.1),
@@ -188,23 +247,133 @@ def read_hf_do_lower_case(hf_dir):
     return None
 
 
-def hf_to_google_arrays(tensors, config, source="model.safetensors", seed=0):
+def find_weights(hf_dir):
+    """The weight file HF's from_pretrained would read in `hf_dir` (see WEIGHT_FILES).
+
+    Returns:
+      path of model.safetensors, model.safetensors.index.json, pytorch_model.bin or
+      pytorch_model.bin.index.json, the first that exists.
+
+    Raises:
+      BertTF1Error listing the accepted names when there is none.
+    """
+    for name in WEIGHT_FILES:
+        path = os.path.join(hf_dir, name)
+        if os.path.isfile(path):
+            return path
+    raise BertTF1Error("%s: no weights found (expected one of %s)" % (hf_dir,
+                                                                      ", ".join(WEIGHT_FILES)))
+
+
+def _load_weight_file(path):
+    from bert_tf1 import safetensors_io, torch_checkpoint
+
+    if path.endswith(".safetensors"):
+        return safetensors_io.load_file(path)[0]
+    return torch_checkpoint.load_state_dict(path)
+
+
+def read_shard_index(index_file):
+    """Reads HF's sharded-checkpoint index (model.safetensors.index.json or
+    pytorch_model.bin.index.json): {"metadata": {...}, "weight_map": {tensor name: shard file}}.
+
+    Returns:
+      {shard file name: sorted list of the tensor names the index puts in it}.
+
+    Raises:
+      BertTF1Error naming index_file when it is not JSON, has no weight_map, or names a shard
+      outside its own directory or of the wrong kind (.safetensors vs .bin).
+    """
+    try:
+        with open(index_file, encoding="utf-8") as handle:
+            index = json.load(handle)
+    except ValueError as error:
+        raise BertTF1Error("%s: not valid JSON (%s)" % (index_file, error))
+    weight_map = index.get("weight_map") if isinstance(index, dict) else None
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise BertTF1Error("%s: expected a JSON object with a non-empty \"weight_map\" "
+                           "{tensor name: shard file}" % index_file)
+    suffix = ".safetensors" if index_file.endswith(".safetensors.index.json") else ".bin"
+    shards = {}
+    for name, shard in sorted(weight_map.items()):
+        # A shard is a sibling file: refuse paths, so an index cannot make us read elsewhere.
+        if (not isinstance(shard, str) or os.path.basename(shard) != shard
+                or shard in ("", ".", "..") or not shard.endswith(suffix)):
+            raise BertTF1Error("%s: tensor %s maps to %r, expected a %s file name beside the "
+                               "index" % (index_file, name, shard, suffix))
+        shards.setdefault(shard, []).append(name)
+    return shards
+
+
+def load_hf_weights(hf_dir):
+    """Loads the weights of a HF model directory, single-file or sharded.
+
+    Args:
+      hf_dir: HF model directory (see find_weights for the file names tried).
+
+    Returns:
+      (tensors, source, origins): {hf name: numpy array of the stored shape}, the path of the
+      file read (the index for sharded checkpoints), {hf name: file name it came from}.
+
+    Raises:
+      BertTF1Error naming the file (and tensor) for a missing/corrupt file or shard, a tensor
+      the index lists but its shard lacks (or the reverse), or one found in two shards.
+    """
+    path = find_weights(hf_dir)
+    if not path.endswith(".index.json"):
+        tensors = _load_weight_file(path)
+        return tensors, path, {name: os.path.basename(path) for name in tensors}
+    shards = read_shard_index(path)
+    absent = [shard for shard in sorted(shards) if not os.path.isfile(os.path.join(hf_dir, shard))]
+    if absent:
+        raise BertTF1Error("%s names shard(s) that are not in %s: %s (incomplete download?)"
+                           % (path, hf_dir, ", ".join(absent)))
+    tensors, origins = {}, {}
+    for shard, expected in sorted(shards.items()):
+        shard_path = os.path.join(hf_dir, shard)
+        loaded = _load_weight_file(shard_path)
+        lacking = sorted(set(expected) - set(loaded))
+        extra = sorted(set(loaded) - set(expected))
+        if lacking or extra:
+            # HF's own loader would not notice, but a disagreement means shards from two
+            # different saves were mixed: better to stop than convert a hybrid.
+            raise BertTF1Error("%s disagrees with %s:%s%s" % (
+                shard_path, path,
+                " tensor(s) the index puts in this shard but it lacks: %s;" % ", ".join(lacking)
+                if lacking else "",
+                " tensor(s) in this shard the index puts elsewhere or nowhere: %s"
+                % ", ".join(extra) if extra else ""))
+        tensors.update(loaded)
+        origins.update((name, shard) for name in loaded)
+    return tensors, path, origins
+
+
+def hf_to_google_arrays(tensors, config, source="model.safetensors", seed=0, origins=None):
     """Maps HF tensors to Google variables, checking names and shapes.
 
     Args:
-      tensors: {hf name: numpy array}; names with or without the "bert." prefix.
+      tensors: {hf name: numpy array}; names with or without the "bert." prefix. Kernels are
+        HF's [out, in] (e.g. intermediate.dense.weight float [intermediate_size, hidden_size]).
       config: Google bert_config dictionary (from read_hf_config).
       source: file name used in error messages.
       seed: seed of the pooler initialisation when the model has no pooler.
+      origins: optional {hf name: shard file}; when the tensors come from several files, error
+        messages say which file holds each tensor named.
 
     Returns:
-      (variables, notes): {google name: float32 array}, list of strings describing what was
-      initialised or dropped.
+      (variables, notes): {google name: float32 array of Google's shape, e.g.
+      bert/encoder/layer_0/intermediate/dense/kernel [hidden_size, intermediate_size]}, list of
+      strings describing what was initialised or dropped.
 
     Raises:
       BertTF1Error listing every unknown or missing tensor, or the tensors whose shapes disagree
       with config.json.
     """
+    sharded = origins is not None and len(set(origins.values())) > 1
+
+    def where(name):
+        return "%s (in %s)" % (name, origins[name]) if sharded and name in origins else name
+
     stripped = {}
     for name, value in tensors.items():
         key = name[len("bert."):] if name.startswith("bert.") else name
@@ -214,7 +383,7 @@ def hf_to_google_arrays(tensors, config, source="model.safetensors", seed=0):
         stripped[key] = (name, value)
     pairs = name_map(config)
     by_hf = {hf: (google, transpose) for hf, google, transpose in pairs}
-    unknown = sorted(stripped[key][0] for key in stripped
+    unknown = sorted(where(stripped[key][0]) for key in stripped
                      if key not in by_hf and not _IGNORED.match(key))
     present = {google for hf, google, _ in pairs if hf in stripped}
     missing = [hf for hf, google, _ in pairs
@@ -240,8 +409,13 @@ def hf_to_google_arrays(tensors, config, source="model.safetensors", seed=0):
         name, value = stripped[hf]
         expected = shapes[google][::-1] if transpose else shapes[google]
         if list(value.shape) != list(expected):
-            wrong.append("%s has shape %s, expected %s" % (name, list(value.shape), expected))
+            wrong.append("%s has shape %s, expected %s" % (where(name), list(value.shape),
+                                                           expected))
             continue
+        if value.dtype.kind != "f":
+            wrong.append("%s has dtype %s, expected floating point" % (where(name), value.dtype))
+            continue
+        # float16/bfloat16 checkpoints widen exactly; float64 ones round to float32 (TF1's BERT).
         value = np.asarray(value, dtype=np.float32)
         variables[google] = np.ascontiguousarray(value.T if transpose else value)
     if wrong:
@@ -283,51 +457,48 @@ def write_checkpoint(variables, checkpoint_prefix):
             saver.save(sess, checkpoint_prefix, write_meta_graph=False)
 
 
-def convert_hf_to_tf1(hf_dir, output_dir, overwrite=False, seed=0):
+def convert_hf_to_tf1(hf_dir, output_dir, overwrite=False, seed=0, allow_layer_norm_eps=False):
     """Converts a HuggingFace BERT directory to a Google-layout BERT directory.
 
     >>> convert_hf_to_tf1("all-MiniLM-L6-v2", "minilm_tf1")   # doctest: +SKIP
-    {'output_dir': 'minilm_tf1', 'heads': [], 'variables': 103, 'notes': [], 'do_lower_case': True}
+    {'output_dir': 'minilm_tf1', 'heads': [], 'variables': 103, 'notes': [], 'do_lower_case': True,
+     'weights': 'all-MiniLM-L6-v2/model.safetensors'}
 
     Args:
-      hf_dir: directory with config.json, model.safetensors and vocab.txt or tokenizer.json.
+      hf_dir: directory with config.json, vocab.txt or tokenizer.json, and the weights in one of
+        the forms WEIGHT_FILES lists (safetensors or pytorch_model.bin, single or sharded).
       output_dir: directory to create (written in a staging sibling and renamed into place).
       overwrite: replace a non-empty `output_dir`.
       seed: seed of the pooler initialisation for models without a pooler.
+      allow_layer_norm_eps: convert a config.json whose layer_norm_eps is not 1e-12 (with a note)
+        instead of refusing it.
 
     Returns:
-      dict with output_dir, heads (subset of ["mlm", "nsp"]), variables (count), notes and
-      do_lower_case (the tokenizer's declared casing, or None; see read_hf_do_lower_case).
+      dict with output_dir, heads (subset of ["mlm", "nsp"]), variables (count), notes,
+      do_lower_case (the tokenizer's declared casing, or None; see read_hf_do_lower_case) and
+      weights (the weight file or index read).
 
     Raises:
-      BertTF1Error: missing files, only pytorch_model.bin, unknown/missing tensors, shapes that
-      disagree with config.json, a vocabulary of the wrong size, or a non-empty output_dir.
+      BertTF1Error: missing files, unreadable weights, unknown/missing tensors, shapes that
+      disagree with config.json, a vocabulary of the wrong size, an unsupported config
+      (see read_hf_config), or a non-empty output_dir.
     """
-    from bert_tf1 import atomic_io, compat, safetensors_io
+    from bert_tf1 import atomic_io, compat
 
     if not os.path.isdir(hf_dir):
         raise BertTF1Error("%s: HuggingFace model directory not found" % hf_dir)
-    weights = os.path.join(hf_dir, SAFETENSORS_NAME)
-    if not os.path.isfile(weights):
-        if os.path.isfile(os.path.join(hf_dir, "pytorch_model.bin")):
-            raise BertTF1Error(
-                "%s holds pytorch_model.bin but no model.safetensors: reading it needs torch, "
-                "which is not available here. Convert it where torch is installed: "
-                "`from transformers import AutoModel; AutoModel.from_pretrained(DIR)"
-                ".save_pretrained(DIR, safe_serialization=True)` (or safetensors.torch.save_file"
-                "(torch.load('pytorch_model.bin'), 'model.safetensors'))" % hf_dir)
-        if any(name.startswith("model-") and name.endswith(".safetensors")
-               for name in os.listdir(hf_dir)):
-            raise BertTF1Error("%s: sharded safetensors (model-0000x-of-...) are not supported; "
-                               "save the model with max_shard_size larger than it" % hf_dir)
-        raise BertTF1Error("%s: no %s found" % (hf_dir, SAFETENSORS_NAME))
-    config = read_hf_config(os.path.join(hf_dir, HF_CONFIG_NAME))
+    notes = []
+    # Config and vocabulary first: they are cheap to check, the weights may be gigabytes.
+    config = read_hf_config(os.path.join(hf_dir, HF_CONFIG_NAME),
+                            allow_layer_norm_eps=allow_layer_norm_eps, notes=notes)
     tokens = read_hf_vocab(hf_dir)
     if len(tokens) != config["vocab_size"]:
         raise BertTF1Error("%s: the vocabulary has %d tokens but config.json says vocab_size = %d"
                            % (hf_dir, len(tokens), config["vocab_size"]))
-    tensors, _ = safetensors_io.load_file(weights)
-    variables, notes = hf_to_google_arrays(tensors, config, weights, seed=seed)
+    tensors, weights, origins = load_hf_weights(hf_dir)
+    variables, weight_notes = hf_to_google_arrays(tensors, config, weights, seed=seed,
+                                                  origins=origins)
+    notes += weight_notes
     compat.setup_tf1()
     try:
         with atomic_io.staged_directory(output_dir, overwrite=overwrite) as staging:
@@ -341,12 +512,16 @@ def convert_hf_to_tf1(hf_dir, output_dir, overwrite=False, seed=0):
     heads = [head for head, prefix in sorted(_HEAD_PREFIXES.items())
              if any(name.startswith(prefix) for name in variables)]
     return {"output_dir": output_dir, "heads": heads, "variables": len(variables),
-            "notes": notes, "do_lower_case": read_hf_do_lower_case(hf_dir)}
+            "notes": notes, "do_lower_case": read_hf_do_lower_case(hf_dir), "weights": weights}
 
 
-def tf1_to_safetensors(bert_dir, output_dir, overwrite=False, prefix=None):
+def tf1_to_safetensors(bert_dir, output_dir, overwrite=False, prefix=None, do_lower_case=None):
     """Writes a Google-layout BERT as a HuggingFace directory (model.safetensors, config.json,
-    vocab.txt): the inverse of convert_hf_to_tf1.
+    vocab.txt, tokenizer_config.json): the inverse of convert_hf_to_tf1.
+
+    >>> tf1_to_safetensors("uncased_L-2_H-128_A-2", "bert_tiny_hf")   # doctest: +SKIP
+    {'output_dir': 'bert_tiny_hf', 'tensors': 39, 'architecture': 'BertForPreTraining',
+     'do_lower_case': True}
 
     Args:
       bert_dir: Google-layout BERT directory (validated with bert_tf1.bert_dir).
@@ -355,15 +530,21 @@ def tf1_to_safetensors(bert_dir, output_dir, overwrite=False, prefix=None):
       prefix: prefix of the encoder tensors; None gives "bert." when the checkpoint has a
         pre-training head (BertForPreTraining / BertForMaskedLM layout) and "" otherwise
         (BertModel layout).
+      do_lower_case: tokenizer casing written to tokenizer_config.json (HF's BertTokenizer
+        lower-cases unless told otherwise); None infers it from the vocabulary, as
+        bert-tf1-export-hub does.
 
     Returns:
-      dict with output_dir, tensors (count), architecture.
+      dict with output_dir, tensors (count), architecture, do_lower_case.
+
+    Raises:
+      BertTF1Error when bert_dir is not a valid Google-layout BERT or output_dir is not empty.
     """
     import shutil
 
     import tensorflow as tf
 
-    from bert_tf1 import atomic_io, bert_dir as bert_dir_lib, compat, safetensors_io
+    from bert_tf1 import atomic_io, bert_dir as bert_dir_lib, compat, hub_export, safetensors_io
 
     compat.setup_tf1()
     source = bert_dir_lib.load_bert_directory(bert_dir)
@@ -373,6 +554,8 @@ def tf1_to_safetensors(bert_dir, output_dir, overwrite=False, prefix=None):
              if any(name.startswith(head_prefix) for name in source.checkpoint_shapes)}
     if prefix is None:
         prefix = "bert." if heads else ""
+    if do_lower_case is None:
+        do_lower_case = hub_export.infer_do_lower_case(source.vocab_file)
     tensors = {}
     for hf, google, transpose in name_map(config):
         if google not in source.checkpoint_shapes:
@@ -383,48 +566,61 @@ def tf1_to_safetensors(bert_dir, output_dir, overwrite=False, prefix=None):
     architecture = {frozenset(): "BertModel", frozenset(["mlm"]): "BertForMaskedLM"}.get(
         frozenset(heads), "BertForPreTraining")
     hf_config = dict(config, model_type="bert", architectures=[architecture],
-                     layer_norm_eps=1e-12, position_embedding_type="absolute", pad_token_id=0)
+                     layer_norm_eps=GOOGLE_LAYER_NORM_EPS, position_embedding_type="absolute",
+                     pad_token_id=0)
     # Google's "gelu" is the tanh approximation; HF calls that "gelu_new".
     if hf_config.get("hidden_act") == "gelu":
         hf_config["hidden_act"] = "gelu_new"
+    tokenizer_config = {"do_lower_case": bool(do_lower_case), "tokenizer_class": "BertTokenizer",
+                        "model_max_length": config["max_position_embeddings"]}
     try:
         with atomic_io.staged_directory(output_dir, overwrite=overwrite) as staging:
             safetensors_io.save_file(tensors, os.path.join(staging, SAFETENSORS_NAME),
                                      metadata={"format": "pt"})
             shutil.copyfile(source.vocab_file, os.path.join(staging, "vocab.txt"))
-            with open(os.path.join(staging, HF_CONFIG_NAME), "w", encoding="utf-8") as handle:
-                handle.write(json.dumps(hf_config, indent=2, sort_keys=True) + "\n")
+            for name, content in ((HF_CONFIG_NAME, hf_config),
+                                  ("tokenizer_config.json", tokenizer_config)):
+                with open(os.path.join(staging, name), "w", encoding="utf-8") as handle:
+                    handle.write(json.dumps(content, indent=2, sort_keys=True) + "\n")
     except FileExistsError:
         raise BertTF1Error("%s is not empty; pass --overwrite to replace it" % output_dir)
-    return {"output_dir": output_dir, "tensors": len(tensors), "architecture": architecture}
+    return {"output_dir": output_dir, "tensors": len(tensors), "architecture": architecture,
+            "do_lower_case": bool(do_lower_case)}
 
 
 def build_arg_parser():
     parser = argparse.ArgumentParser(
         prog="bert-tf1-from-hf",
-        description="Convert a HuggingFace BERT (config.json, model.safetensors, vocab.txt or "
-                    "tokenizer.json) to Google's TF1 layout (bert_config.json, vocab.txt, "
-                    "bert_model.ckpt).")
+        description="Convert a HuggingFace BERT (config.json; vocab.txt or tokenizer.json; "
+                    "model.safetensors or pytorch_model.bin, single or sharded with its "
+                    ".index.json) to Google's TF1 layout (bert_config.json, vocab.txt, "
+                    "bert_model.ckpt). `python -m bert_tf1.hf_convert to-hf ...` runs "
+                    "bert-tf1-to-hf, the reverse.")
     parser.add_argument("--hf_dir", required=True, help="HuggingFace model directory")
     parser.add_argument("--output", required=True, help="Google-layout BERT directory to write")
     parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the pooler initialisation when the model has no pooler")
+    parser.add_argument("--allow_layer_norm_eps", action="store_true",
+                        help="convert even if config.json's layer_norm_eps is not 1e-12 (Google's "
+                             "fixed value; outputs then differ slightly from the HF model's)")
     return parser
 
 
 def main(argv=None):
+    """bert-tf1-from-hf: returns the exit status (0, or 2 on bad input, printed to stderr)."""
     args = build_arg_parser().parse_args(argv)
     try:
         result = convert_hf_to_tf1(args.hf_dir, args.output, overwrite=args.overwrite,
-                                   seed=args.seed)
+                                   seed=args.seed, allow_layer_norm_eps=args.allow_layer_norm_eps)
     except BertTF1Error as error:
         print("bert-tf1-from-hf: error: %s" % error, file=sys.stderr)
         return 2
     for note in result["notes"]:
         print("bert-tf1-from-hf: warning: %s" % note, file=sys.stderr)
-    print("wrote %s: %d variables, heads: %s" % (result["output_dir"], result["variables"],
-                                                 ", ".join(result["heads"]) or "none"))
+    print("wrote %s from %s: %d variables, heads: %s" % (
+        result["output_dir"], result["weights"], result["variables"],
+        ", ".join(result["heads"]) or "none"))
     if result["do_lower_case"] is not None:
         print("the tokenizer declares do_lower_case=%s: pass --%sdo_lower_case to "
               "bert-tf1-export-hub (and run_classifier)" % (
@@ -432,5 +628,53 @@ def main(argv=None):
     return 0
 
 
+def build_to_hf_arg_parser():
+    parser = argparse.ArgumentParser(
+        prog="bert-tf1-to-hf",
+        description="Convert a Google-layout TF1 BERT (bert_config.json, vocab.txt, "
+                    "bert_model.ckpt) to a HuggingFace directory (config.json, "
+                    "model.safetensors, vocab.txt, tokenizer_config.json).")
+    parser.add_argument("--bert_dir", required=True,
+                        help="directory with bert_config.json, vocab.txt, bert_model.ckpt.*")
+    parser.add_argument("--output", required=True, help="HuggingFace model directory to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace a non-empty --output")
+    parser.add_argument("--prefix", choices=("auto", "bert", "none"), default="auto",
+                        help="encoder tensor names: 'bert' gives bert.encoder... "
+                             "(BertForPreTraining / BertForMaskedLM), 'none' gives encoder... "
+                             "(BertModel); auto: 'bert' when the checkpoint has a "
+                             "pre-training head")
+    casing = parser.add_mutually_exclusive_group()
+    casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
+                        const=True, default=None,
+                        help="write do_lower_case=true (default: inferred from the vocabulary)")
+    casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
+                        const=False, help="write do_lower_case=false (cased models)")
+    return parser
+
+
+def main_to_hf(argv=None):
+    """bert-tf1-to-hf: returns the exit status (0, or 2 on bad input, printed to stderr)."""
+    args = build_to_hf_arg_parser().parse_args(argv)
+    prefix = {"auto": None, "bert": "bert.", "none": ""}[args.prefix]
+    try:
+        result = tf1_to_safetensors(args.bert_dir, args.output, overwrite=args.overwrite,
+                                    prefix=prefix, do_lower_case=args.do_lower_case)
+    except BertTF1Error as error:
+        print("bert-tf1-to-hf: error: %s" % error, file=sys.stderr)
+        return 2
+    print("wrote %s: %s, %d tensors, do_lower_case=%s" % (
+        result["output_dir"], result["architecture"], result["tensors"],
+        result["do_lower_case"]))
+    return 0
+
+
+def _module_main(argv):
+    # `python -m bert_tf1.hf_convert` is bert-tf1-from-hf; a leading "to-hf" selects the reverse
+    # (one module keeps both directions and their shared name map together).
+    if argv[:1] == ["to-hf"]:
+        return main_to_hf(argv[1:])
+    return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(_module_main(sys.argv[1:]))
