@@ -114,7 +114,7 @@ RUN set -eux; \
     echo /usr/local/cuda-10.0/lib64 > /etc/ld.so.conf.d/cuda-10-0.conf; \
     ldconfig; \
     missing="$(ldd /usr/local/cuda-10.0/lib64/*.so.* | grep 'not found' | grep -v 'libcuda\.so\.1' || true)"; \
-    if [ -n "$missing" ]; then echo "gpu image: unresolved libraries:\n$missing" >&2; exit 1; fi
+    if [ -n "$missing" ]; then printf "gpu image: unresolved libraries:\n%s\n" "$missing" >&2; exit 1; fi
 ENV NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility \
     NVIDIA_REQUIRE_CUDA="cuda>=10.0"
