@@ -124,6 +124,38 @@ def expected_encoder_shapes(config):
     return shapes
 
 
+def expected_head_shapes(config):
+    """{head name: {variable: shape}} of Google's pre-training heads for `config`.
+
+    The masked-LM head's decoder is the embedding table itself, so only its transform and
+    output bias have variables of their own.
+    """
+    from bert_tf1 import pretraining_heads
+
+    hidden = config.hidden_size
+    masked_lm = dict(zip(pretraining_heads.MASKED_LM_VARIABLES,
+                         ([hidden, hidden], [hidden], [hidden], [hidden], [config.vocab_size])))
+    next_sentence = dict(zip(pretraining_heads.NEXT_SENTENCE_VARIABLES, ([2, hidden], [2])))
+    return {"masked-LM head (cls/predictions)": masked_lm,
+            "next-sentence head (cls/seq_relationship)": next_sentence}
+
+
+def check_head_shapes(actual, config, checkpoint, config_file):
+    """A head is optional, but one that is present must be whole and fit the config.
+
+    Without this a wrong head fails deep inside the hub export or pre-training graph.
+    """
+    for head, expected in sorted(expected_head_shapes(config).items()):
+        present = [name for name in expected if name in actual]
+        if not present:
+            continue
+        missing = sorted(set(expected) - set(present))
+        if missing:
+            raise BertTF1Error("%s: the %s is incomplete: it lacks %s" % (
+                checkpoint, head, ", ".join(missing)))
+        check_checkpoint_shapes(actual, expected, checkpoint, config_file)
+
+
 def find_checkpoint(bert_dir):
     """The checkpoint prefix in `bert_dir`: bert_model.ckpt, else the latest in a `checkpoint` file."""
     import tensorflow as tf
@@ -141,8 +173,9 @@ def find_checkpoint(bert_dir):
 def load_bert_directory(bert_dir, config_file=None, vocab_file=None, checkpoint=None):
     """Validates a BERT directory and returns a BertDirectory.
 
-    Checks that the config parses, that the vocabulary has exactly config.vocab_size lines and
-    that the checkpoint holds every encoder variable with the shape the config implies.
+    Checks that the config parses, that the vocabulary has exactly config.vocab_size lines, that
+    the checkpoint holds every encoder variable with the shape the config implies, and that a
+    pre-training head it holds is complete and of the config's shapes.
 
     Args:
       bert_dir: directory in Google's layout (may be None when all three paths are given).
@@ -168,6 +201,7 @@ def load_bert_directory(bert_dir, config_file=None, vocab_file=None, checkpoint=
     except (tf.errors.NotFoundError, tf.errors.DataLossError, ValueError) as error:
         raise BertTF1Error("%s: cannot read checkpoint (%s)" % (checkpoint, error))
     check_checkpoint_shapes(shapes, expected_encoder_shapes(config), checkpoint, config_file)
+    check_head_shapes(shapes, config, checkpoint, config_file)
     return BertDirectory(bert_dir, config_file, vocab_file, checkpoint, config, vocab_size,
                          {name: list(shape) for name, shape in shapes.items()})
 

@@ -97,19 +97,27 @@ def copy_bert(src, dst):
     return dst
 
 
-def test_checkpoint_without_mlm_head_exports_without_mlm(tiny_bert_dir, tmp_path):
-    bert_dir = str(tmp_path / "encoder_only")
+def rewrite_checkpoint(source_dir, bert_dir, keep=lambda name: True, replace=None):
+    """Copies a BERT directory, keeping only the variables `keep` accepts and substituting the
+    arrays in `replace` ({name: array})."""
     os.makedirs(bert_dir)
     for name in ("bert_config.json", "vocab.txt"):
-        shutil.copy(os.path.join(tiny_bert_dir, name), bert_dir)
+        shutil.copy(os.path.join(source_dir, name), bert_dir)
+    replace = replace or {}
     with tf.Graph().as_default():
-        reader = tf.train.load_checkpoint(os.path.join(tiny_bert_dir, "bert_model.ckpt"))
-        variables = [tf.Variable(reader.get_tensor(name), name=name)
-                     for name in reader.get_variable_to_shape_map() if name.startswith("bert/")]
+        reader = tf.train.load_checkpoint(os.path.join(source_dir, "bert_model.ckpt"))
+        variables = [tf.Variable(replace.get(name, reader.get_tensor(name)), name=name)
+                     for name in reader.get_variable_to_shape_map() if keep(name)]
         with tf.compat.v1.Session() as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
             tf.compat.v1.train.Saver(variables).save(sess, os.path.join(bert_dir,
                                                                         "bert_model.ckpt"))
+    return bert_dir
+
+
+def test_checkpoint_without_mlm_head_exports_without_mlm(tiny_bert_dir, tmp_path):
+    bert_dir = rewrite_checkpoint(tiny_bert_dir, str(tmp_path / "encoder_only"),
+                                  keep=lambda name: name.startswith("bert/"))
     result = hub_export.export_hub_module(bert_dir, str(tmp_path / "module"))
     assert result["signatures"] == ["tokens", "tokenization_info"]
 
@@ -182,6 +190,20 @@ def test_checkpoint_shape_disagrees_with_config(tiny_bert_dir, tmp_path):
     json.dump(config, open(path, "w"))
     with pytest.raises(BertTF1Error, match=r"intermediate/dense/bias is \[512\], expected \[256\]"):
         hub_export.export_hub_module(bert_dir, str(tmp_path / "module"))
+
+
+def test_pretraining_head_of_wrong_shape_or_incomplete(tiny_bert_dir, tmp_path):
+    wrong = rewrite_checkpoint(tiny_bert_dir, str(tmp_path / "wrong"), replace={
+        "cls/seq_relationship/output_weights": np.zeros([3, 128], np.float32)})
+    with pytest.raises(BertTF1Error, match=r"cls/seq_relationship/output_weights is \[3, 128\], "
+                                           r"expected \[2, 128\]"):
+        hub_export.export_hub_module(wrong, str(tmp_path / "module"))
+    partial = rewrite_checkpoint(tiny_bert_dir, str(tmp_path / "partial"),
+                                 keep=lambda name: name != "cls/predictions/output_bias")
+    with pytest.raises(BertTF1Error, match=r"masked-LM head \(cls/predictions\) is incomplete: "
+                                           r"it lacks cls/predictions/output_bias"):
+        hub_export.export_hub_module(partial, str(tmp_path / "module"))
+    assert not os.path.exists(str(tmp_path / "module"))
 
 
 def test_refuses_existing_module_unless_overwrite(tiny_bert_dir, tiny_hub_module, tmp_path):
