@@ -3,8 +3,10 @@
 Input is what run_classifier leaves in each variant's output_dir (run_manifest.json,
 eval_results.json, predictions.jsonl on the evaluated examples, train_history.json); output is
 report.md, report.json and PNG plots in one folder:
-  loss.png                training loss per step, every variant (train_history.json: TPUEstimator
-                          on CPU writes no loss summary to the event files, so we keep our own)
+  loss.png                training loss per step, every variant: the line is train_history.json
+                          (every step), the dots are the loss summaries of the TensorBoard event
+                          files (Estimator writes one every save_summary_steps = 100 steps, too
+                          few for a short run's curve; a run without history is drawn from them)
   confusion_<variant>.png confusion matrix on the evaluated examples
   roc.png                 ROC curves of every variant (binary tasks), AUC in the legend
 The figures are recomputed from predictions.jsonl with scikit-learn, so the plots do not depend on
@@ -14,6 +16,7 @@ import io
 import json
 import math
 import os
+import re
 
 import numpy as np
 
@@ -50,7 +53,8 @@ def read_run(run_dir, variant):
     Returns:
       dict with variant, run_dir, settings (the manifest's flags), eval_results, train_seconds,
       history ([step, loss] pairs, possibly empty) and predictions (list of predictions.jsonl
-      rows; empty when the run did not predict).
+      rows; empty when the run did not predict), event_losses ([step, loss] pairs from the
+      event files, possibly empty).
     """
     manifest = _read_json(os.path.join(run_dir, outputs.MANIFEST_JSON), "run manifest")
     results = _read_json(os.path.join(run_dir, outputs.EVAL_RESULTS_JSON), "eval results")
@@ -68,8 +72,33 @@ def read_run(run_dir, variant):
                                        % (predictions_path, number, error))
     return {"variant": variant, "run_dir": run_dir, "settings": manifest.get("flags", {}),
             "eval_results": results, "train_seconds": manifest.get("train_seconds"),
-            "history": history, "predictions": predictions,
+            "history": history, "event_losses": event_file_losses(run_dir),
+            "predictions": predictions,
             "labels": (manifest.get("task_spec") or {}).get("labels")}
+
+
+# Estimator's loss summary; TPUEstimator's tag is "loss_1" when its graph holds a second "loss".
+_LOSS_TAG = re.compile(r"^loss(_\d+)?$")
+
+
+def event_file_losses(run_dir):
+    """[step, loss] pairs of the training loss summaries in run_dir's event files (not eval/).
+
+    Returns:
+      sorted list of [int, float]; empty when there are no event files or no loss summaries.
+    """
+    import tensorflow as tf
+
+    pairs = {}
+    for path in sorted(_gfile().glob(os.path.join(run_dir, "events.out.tfevents.*"))):
+        try:
+            for event in tf.compat.v1.train.summary_iterator(path):
+                for value in event.summary.value:
+                    if _LOSS_TAG.match(value.tag) and value.HasField("simple_value"):
+                        pairs[int(event.step)] = float(value.simple_value)
+        except tf.errors.DataLossError:
+            continue  # a file still being written by a live run ends mid-record
+    return [[step, pairs[step]] for step in sorted(pairs)]
 
 
 def metric_value(results, metric):
@@ -161,19 +190,27 @@ def _pyplot():
 
 
 def plot_loss_curves(runs, path):
-    """Training loss per step for every run that has a history; returns path or None."""
-    runs = [run for run in runs if run["history"]]
+    """Training loss per step for every run with a history or event-file losses; returns path
+    or None."""
+    runs = [run for run in runs if run["history"] or run.get("event_losses")]
     if not runs:
         return None
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.8))
     for run in runs:
-        steps, losses = zip(*sorted(run["history"]))
-        axes.plot(steps, losses, alpha=0.35, linewidth=0.8)
-        window = max(1, len(losses) // 20)
-        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
-        axes.plot(steps[window - 1:], smooth, label="%s (mean of %d)" % (run["variant"], window),
-                  color=axes.lines[-1].get_color(), linewidth=1.8)
+        color = None
+        if run["history"]:
+            steps, losses = zip(*sorted(run["history"]))
+            axes.plot(steps, losses, alpha=0.35, linewidth=0.8)
+            color = axes.lines[-1].get_color()
+            window = max(1, len(losses) // 20)
+            smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+            axes.plot(steps[window - 1:], smooth, color=color, linewidth=1.8,
+                      label="%s (mean of %d)" % (run["variant"], window))
+        if run.get("event_losses"):
+            steps, losses = zip(*run["event_losses"])
+            axes.plot(steps, losses, "o", color=color, markersize=4,
+                      label="%s (event files)" % run["variant"])
     axes.set_xlabel("global step")
     axes.set_ylabel("training loss")
     axes.set_title("Training loss")

@@ -111,12 +111,21 @@ def _finished_with(settings):
     ignored = ("show_progress", "log_every_n_steps", "save_checkpoints_steps",
                "keep_checkpoint_max", "eval_batch_size", "predict_batch_size", "output_dir")
     differing = sorted(name for name, value in settings.to_dict().items()
-                       if name not in ignored and name in recorded and recorded[name] != value)
+                       if name not in ignored and name in recorded
+                       and _comparable(recorded[name]) != _comparable(value))
     if differing:
         raise BertTF1Error("%s holds a finished run with different settings (%s); give another "
                            "--output_dir or delete that folder" % (settings.output_dir,
                                                                    ", ".join(differing)))
     return True
+
+
+def _comparable(value):
+    """A local path as its absolute real path, so a run started with a relative --data_dir is
+    recognised from another working directory; anything else (URLs, numbers) as it is."""
+    if isinstance(value, str) and value and "://" not in value and os.path.exists(value):
+        return os.path.realpath(value)
+    return value
 
 
 def environment_line():

