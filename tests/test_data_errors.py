@@ -223,6 +223,14 @@ def test_cannot_infer_labels_without_labels(tmp_path):
     (dict(text_a=None), "text_a (the text column) is required"),
     (dict(quoting="all"), "quoting must be 'none' or 'minimal'"),
     (dict(colour="red"), "unknown field(s) ['colour']"),
+    # A string from a command line ("false") is truthy: a spec must not accept it.
+    (dict(skip_empty="false"), "skip_empty must be True or False, found 'false'"),
+    (dict(header="yes"), "header must be True or False, found 'yes'"),
+    (dict(email="true"), "email must be False, True or 'auto', found 'true'"),
+    (dict(email=1), "email must be False, True or 'auto', found 1"),
+    (dict(optional_splits=["dev"]), "optional_splits must be a list of splits other than "
+                                    "'train' that have files, found ['dev']"),
+    (dict(optional_splits=["train"]), "optional_splits must be a list of splits other than"),
 ])
 def test_invalid_task_specs(fields, expected):
     values = dict(name="t", format="tsv", text_a=0, files={"train": ["train.tsv"]})
@@ -253,3 +261,16 @@ def test_folder_task_given_a_file(tmp_path):
     path = write(tmp_path / "mail.txt", "Subject: x\n\nbody")
     assert error_of("spam", path, "train") == (
         "%s: cannot read this for task 'spam'; expected a folder" % path)
+
+
+def test_options_of_the_wrong_type_are_rejected(tmp_path):
+    write(tmp_path / "train.csv", "text,label\nhi,a\n")
+    with pytest.raises(BertTF1Error, match="skip_empty must be True or False, found 'false'"):
+        load_examples("csv", str(tmp_path), "train", skip_empty="false")
+
+
+def test_missing_optional_dev_split_says_it_can_be_carved(tmp_path):
+    write(tmp_path / "train.csv", "text,label\nhi,a\n")
+    with pytest.raises(BertTF1Error, match="this split is optional: run_classifier carves it "
+                                           "from train with --dev_fraction"):
+        load_examples("csv", str(tmp_path), "dev")

@@ -1,11 +1,12 @@
 """The task registry, TaskSpec and load_examples on every registered task's layout."""
 import json
 import os
+import shutil
 
 import pytest
 
-from bert_tf1.data import (TaskSpec, fixtures, get_task, load_examples, register_task,
-                           resolve_task, task_names)
+from bert_tf1.data import (TaskSpec, fixtures, get_task, has_split, load_examples,
+                           register_task, resolve_task, task_names)
 from bert_tf1.data.tasks import REGRESSION
 
 BUILTIN_TASKS = ["civil", "cola", "csv", "folder", "imdb", "jsonl", "mnli", "mnli-mm", "mrpc",
@@ -275,3 +276,83 @@ def test_user_paths_with_braces_are_not_templates(tmp_path):
     write(tmp_path / "data{v1}.csv", "text,label\nhi,a\n")
     examples = load_examples("csv", str(tmp_path), "train", train_file="data{v1}.csv")
     assert examples[0].label == "a"
+
+
+# ---- optional dev splits (carved from train when absent) ---------------------------------------
+
+OPTIONAL_DEV_TASKS = ["spam", "civil", "folder", "csv", "tsv", "jsonl"]
+
+
+def test_which_tasks_have_an_optional_dev_split():
+    assert sorted(name for name in task_names()
+                  if "dev" in (get_task(name).optional_splits or ())) == sorted(OPTIONAL_DEV_TASKS)
+
+
+@pytest.mark.parametrize("name", OPTIONAL_DEV_TASKS)
+def test_flat_layout_is_a_train_split_without_dev(name, tmp_path):
+    flat = fixtures.write_fixture(name, str(tmp_path / "flat"), per_label=3, layout="flat")
+    assert not has_split(name, flat, "dev")
+    train = load_examples(name, flat, "train")
+    assert len(train) == 6 and len({e.label for e in train}) == 2
+    full = fixtures.write_fixture(name, str(tmp_path / "full"), per_label=3)
+    assert has_split(name, full, "dev") and len(load_examples(name, full, "dev")) == 6
+
+
+def test_flat_spam_and_civil_folders_look_like_the_downloads(tmp_path):
+    spam = fixtures.write_fixture("spam", str(tmp_path / "spam"), per_label=2, layout="flat")
+    assert sorted(os.listdir(spam)) == ["easy_ham", "hard_ham", "spam", "spam_2"]
+    civil = fixtures.write_fixture("civil", str(tmp_path / "civil"), per_label=2, layout="flat")
+    assert sorted(os.listdir(civil)) == ["civil", "uncivil"]
+    with pytest.raises(Exception, match="layout must be one of split, flat"):
+        fixtures.write_fixture("spam", str(tmp_path / "x"), layout="nested")
+
+
+def test_a_required_split_is_never_reported_missing_to_be_carved(tmp_path):
+    data_dir = fixtures.write_fixture("cola", str(tmp_path), per_label=2)
+    os.remove(os.path.join(data_dir, "dev.tsv"))
+    assert has_split("cola", data_dir, "dev")  # so the run fails clearly instead of carving
+    assert not has_split("imdb", data_dir, "dev")  # imdb has no dev split at all
+
+
+def test_a_dev_file_the_user_names_is_required(tmp_path):
+    flat = fixtures.write_fixture("csv", str(tmp_path), per_label=2, layout="flat")
+    assert not has_split("csv", flat, "dev")
+    assert has_split("csv", flat, "dev", dev_file="mine.csv")
+    with pytest.raises(Exception, match="mine.csv"):
+        load_examples("csv", flat, "dev", dev_file="mine.csv")
+
+
+def test_single_csv_file_as_data_dir_has_no_dev(tmp_path):
+    flat = fixtures.write_fixture("csv", str(tmp_path), per_label=2, layout="flat")
+    assert not has_split("csv", os.path.join(flat, "train.csv"), "dev")
+
+
+# ---- options given as text ----------------------------------------------------------------------
+
+def test_parse_option_uses_param_defaults_and_rejects_unknown_keys():
+    from bert_tf1.data.tasks import parse_option
+
+    spec = get_task("xnli")
+    assert parse_option("language", "de", spec) == "de"
+    typed = TaskSpec(name="t", format="tsv", text_a=0, files={"train": ["{n}.tsv"]},
+                     params={"n": 3, "rate": 0.5, "strict": False})
+    assert parse_option("n", "7", typed) == 7 and parse_option("rate", "1e-1", typed) == 0.1
+    assert parse_option("strict", "yes", typed) is True
+    with pytest.raises(Exception, match="option 'n': expected an integer, found 'x'"):
+        parse_option("n", "x", typed)
+    with pytest.raises(Exception, match="unknown option 'colour' for task 't'"):
+        parse_option("colour", "red", typed)
+    assert parse_option("colour", "red") == "red"  # no spec: with_options checks it later
+
+
+@pytest.mark.parametrize("name", ["spam", "civil", "folder"])
+def test_flat_train_folder_leaves_out_a_test_folder_beside_it(name, tmp_path):
+    """data_dir/<class folders> + data_dir/test/<class folders>: train must not read test/."""
+    data_dir = fixtures.write_fixture(name, str(tmp_path), per_label=3, layout="flat")
+    split_dir = fixtures.write_fixture(name, str(tmp_path / "split"), per_label=2)
+    os.rename(os.path.join(split_dir, "test"), os.path.join(data_dir, "test"))
+    shutil.rmtree(split_dir)
+    train = load_examples(name, data_dir, "train")
+    assert len(train) == 6  # the 4 test examples are not among them
+    assert len({e.label for e in train}) == 2  # and "test" is no class of the folder task
+    assert len(load_examples(name, data_dir, "test")) == 4

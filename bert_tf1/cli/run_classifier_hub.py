@@ -13,97 +13,150 @@ from bert_tf1.cli import print_eval_results, run_absl
 FLAGS = flags.FLAGS
 
 
-def define_flags():
-    """Defines the flags once (importing this module twice must not redefine them)."""
-    if "task_name" in FLAGS:
+def define_flags(flag_values=None):
+    """Defines the flags once (importing this module twice must not redefine them).
+
+    flag_values: an absl FlagValues to define them in (tests parse command lines into a fresh
+    one); default the global FLAGS.
+    """
+    fv = FLAGS if flag_values is None else flag_values
+    if "task_name" in fv:
         return
+
+    def define(kind, *args, **kwargs):
+        getattr(flags, "DEFINE_" + kind)(*args, flag_values=fv, **kwargs)
+
     # --- google-research/bert's flags, same names and defaults ---
-    flags.DEFINE_string("data_dir", None, "The input data dir (or file/archive, per task).")
-    flags.DEFINE_string("bert_config_file", None, "bert_config.json of a checkpoint run.")
-    flags.DEFINE_string("task_name", None, "The name of the task to train (see --helpfull).")
-    flags.DEFINE_string("vocab_file", None, "WordPiece vocabulary of a checkpoint run.")
-    flags.DEFINE_string("output_dir", None, "Output directory: local path, gs:// or s3://.")
-    flags.DEFINE_string("init_checkpoint", None, "Initial checkpoint (checkpoint runs).")
-    flags.DEFINE_bool("do_lower_case", True, "Lower-case input (checkpoint runs; hub modules "
-                      "say it themselves in tokenization_info).")
-    flags.DEFINE_integer("max_seq_length", 128, "Maximum total input length in WordPieces.")
-    flags.DEFINE_bool("do_train", False, "Whether to run training.")
-    flags.DEFINE_bool("do_eval", False, "Whether to run eval on the dev set.")
-    flags.DEFINE_bool("do_predict", False, "Whether to run the model on the test set.")
-    flags.DEFINE_integer("train_batch_size", 32, "Total batch size for training.")
-    flags.DEFINE_integer("eval_batch_size", 8, "Total batch size for eval.")
-    flags.DEFINE_integer("predict_batch_size", 8, "Total batch size for predict.")
-    flags.DEFINE_float("learning_rate", 5e-5, "The initial learning rate for Adam.")
-    flags.DEFINE_float("num_train_epochs", 3.0, "Total number of training epochs.")
-    flags.DEFINE_float("warmup_proportion", 0.1, "Share of training for linear warm-up.")
-    flags.DEFINE_integer("save_checkpoints_steps", 1000, "How often to save a checkpoint.")
-    flags.DEFINE_integer("iterations_per_loop", 1000, "Steps per TPUEstimator call.")
-    flags.DEFINE_bool("use_tpu", False, "Whether to use TPU or GPU/CPU.")
-    flags.DEFINE_string("tpu_name", None, "The Cloud TPU to use.")
-    flags.DEFINE_string("tpu_zone", None, "GCE zone of the Cloud TPU.")
-    flags.DEFINE_string("gcp_project", None, "GCP project of the Cloud TPU.")
-    flags.DEFINE_string("master", None, "[Optional] TensorFlow master URL.")
-    flags.DEFINE_integer("num_tpu_cores", 8, "Total number of TPU cores (use_tpu only).")
-    flags.DEFINE_string("tpu_job_name", None, "TPU worker job name (TPU pods; usually unset).")
-    flags.DEFINE_string("bert_hub_module_handle", None, "TF1 Hub module handle of the BERT.")
+    define("string", "data_dir", None, "The input data dir (or file/archive, per task).")
+    define("string", "bert_config_file", None, "bert_config.json of a checkpoint run.")
+    define("string", "task_name", None, "The name of the task to train (see --helpfull).")
+    define("string", "vocab_file", None, "WordPiece vocabulary of a checkpoint run.")
+    define("string", "output_dir", None, "Output directory: local path, gs:// or s3://.")
+    define("string", "init_checkpoint", None, "Initial checkpoint: a pre-trained BERT "
+           "(checkpoint runs) or a fine-tuned classifier (also beside a hub module). Every "
+           "trainable variable it holds with the same name and shape starts from it, the "
+           "classifier head included, as in run_classifier.py.")
+    define("bool", "do_lower_case", True, "Lower-case input (checkpoint runs; hub modules "
+           "say it themselves in tokenization_info).")
+    define("integer", "max_seq_length", 128, "Maximum total input length in WordPieces.")
+    define("bool", "do_train", False, "Whether to run training.")
+    define("bool", "do_eval", False, "Whether to run eval on the dev set.")
+    define("bool", "do_predict", False, "Whether to run the model on the test set.")
+    define("integer", "train_batch_size", 32, "Total batch size for training.")
+    define("integer", "eval_batch_size", 8, "Total batch size for eval.")
+    define("integer", "predict_batch_size", 8, "Total batch size for predict.")
+    define("float", "learning_rate", 5e-5, "The initial learning rate for Adam.")
+    define("float", "num_train_epochs", 3.0, "Total number of training epochs.")
+    define("float", "warmup_proportion", 0.1, "Share of training for linear warm-up.")
+    define("integer", "save_checkpoints_steps", 1000, "How often to save a checkpoint.")
+    define("integer", "iterations_per_loop", 1000, "Steps per TPUEstimator call.")
+    define("bool", "use_tpu", False, "Whether to use TPU or GPU/CPU.")
+    define("string", "tpu_name", None, "The Cloud TPU to use.")
+    define("string", "tpu_zone", None, "GCE zone of the Cloud TPU.")
+    define("string", "gcp_project", None, "GCP project of the Cloud TPU.")
+    define("string", "master", None, "[Optional] TensorFlow master URL.")
+    define("integer", "num_tpu_cores", 8, "Total number of TPU cores (use_tpu only).")
+    define("string", "tpu_job_name", None, "TPU worker job name (TPU pods; usually unset).")
+    define("string", "bert_hub_module_handle", None, "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---
-    flags.DEFINE_string("task", None, "Alias of --task_name.")
-    flags.DEFINE_integer("keep_checkpoint_max", 5, "Checkpoints to keep.")
-    flags.DEFINE_enum("head", "pooled", ["pooled", "mean", "frozen_mlp"],
-                      "Classifier head: pooled [CLS] output, masked mean of the last layer, or "
-                      "frozen encoder + mean + Dense(256, relu).")
-    flags.DEFINE_float("head_dropout", 0.1, "Dropout before the output layer (training only).")
-    flags.DEFINE_string("truncation", "head", "head, tail or head+tail:N (first N tokens plus "
-                        "the last ones that fit; Sun et al. 2019 used head+tail:128 at 512).")
-    flags.DEFINE_integer("seed", 0, "Seed for sampling, dev split, shuffling and TF.")
-    flags.DEFINE_integer("train_examples", 0, "Sample this many training examples (0 = all).")
-    flags.DEFINE_integer("eval_examples", 0, "Sample this many eval examples (0 = all).")
-    flags.DEFINE_integer("predict_examples", 0, "Sample this many test examples (0 = all).")
-    flags.DEFINE_float("dev_fraction", 0.1, "Dev share carved from train for tasks without a "
-                       "dev split (stratified, seeded).")
-    flags.DEFINE_string("eval_split", "dev", "Split evaluated by --do_eval (dev, test, train).")
-    flags.DEFINE_string("predict_split", "test", "Split predicted by --do_predict.")
-    flags.DEFINE_string("text_a_column", None, "Generic tasks: column (index or name) of text_a.")
-    flags.DEFINE_string("text_b_column", None, "Generic tasks: column of text_b (pairs).")
-    flags.DEFINE_string("label_column", None, "Generic tasks: column of the label.")
-    flags.DEFINE_list("label_list", None, "Label names in output order (default: the task's, "
-                      "or the sorted labels of the train split).")
-    flags.DEFINE_bool("header", None, "Generic csv/tsv tasks: the first row is a header.")
-    flags.DEFINE_string("train_file", None, "Override the train file (relative to data_dir).")
-    flags.DEFINE_string("dev_file", None, "Override the dev file.")
-    flags.DEFINE_string("test_file", None, "Override the test file.")
-    flags.DEFINE_multi_string("task_option", [], "Other task options as key=value, e.g. "
-                              "language=de (xnli) or filter=source:imdb.")
-    flags.DEFINE_integer("log_every_n_steps", 100, "Log loss, steps/s and ETA this often.")
-    flags.DEFINE_enum("distribution_strategy", "none", ["none", "mirrored"],
-                      "mirrored: synchronous data parallelism over --num_gpus GPUs of this "
-                      "machine (a hub module is then loaded as a checkpoint).")
-    flags.DEFINE_integer("num_gpus", 0, "GPUs for --distribution_strategy=mirrored (0: the "
-                         "CPU alone, for testing the code path).")
-    flags.DEFINE_integer("fine_tune_top_layers", 0, "Train only the top N encoder layers, the "
-                         "pooler and the head (0: all layers).")
-    flags.DEFINE_bool("deterministic", False, "Same seed on the same machine -> same numbers: "
-                      "a hub module is loaded as a checkpoint so its dropout follows --seed.")
-    flags.DEFINE_bool("pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
-                      "automatically with --use_tpu; exact metrics either way).")
+    define("string", "task", None, "Alias of --task_name.")
+    define("integer", "keep_checkpoint_max", 5, "Checkpoints to keep.")
+    define("enum", "head", "pooled", ["pooled", "mean", "frozen_mlp"],
+           "Classifier head: pooled [CLS] output, masked mean of the last layer, or "
+           "frozen encoder + mean + Dense(256, relu).")
+    define("float", "head_dropout", 0.1, "Dropout before the output layer (training only).")
+    define("string", "truncation", "head", "head, tail or head+tail:N (first N tokens plus "
+           "the last ones that fit; Sun et al. 2019 used head+tail:128 at 512).")
+    define("integer", "seed", 0, "Seed for sampling, dev split, shuffling and TF.")
+    define("integer", "train_examples", 0, "Sample this many training examples (0 = all).")
+    define("integer", "eval_examples", 0, "Sample this many eval examples (0 = all).")
+    define("integer", "predict_examples", 0, "Sample this many test examples (0 = all).")
+    define("float", "dev_fraction", 0.1, "Dev share carved from train (stratified, seeded) "
+           "when the task has no dev split or data_dir lacks its optional dev file/folder "
+           "(spam, civil, folder, csv, tsv, jsonl).")
+    define("string", "eval_split", "dev", "Split evaluated by --do_eval (dev, test, train).")
+    define("string", "predict_split", "test", "Split predicted by --do_predict.")
+    define("string", "text_a_column", None, "Generic tasks: column (index or name) of text_a.")
+    define("string", "text_b_column", None, "Generic tasks: column of text_b (pairs).")
+    define("string", "label_column", None, "Generic tasks: column of the label.")
+    define("list", "label_list", None, "Label names in output order (default: the task's, "
+           "or the sorted labels of the train split).")
+    define("bool", "header", None, "Generic csv/tsv tasks: the first row is a header.")
+    define("string", "train_file", None, "Override the train file (relative to data_dir).")
+    define("string", "dev_file", None, "Override the dev file.")
+    define("string", "test_file", None, "Override the test file.")
+    define("multi_string", "task_option", [], "Other task options as key=value, read as the "
+           "option's type: skip_empty=false, text_a=2, labels=neg,pos, label_range=0,5, "
+           "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).")
+    define("integer", "log_every_n_steps", 100, "Log loss, steps/s and ETA this often.")
+    define("enum", "distribution_strategy", "none", ["none", "mirrored"],
+           "mirrored: synchronous data parallelism over --num_gpus GPUs of this "
+           "machine (a hub module is then loaded as a checkpoint).")
+    define("integer", "num_gpus", 0, "GPUs for --distribution_strategy=mirrored (0: the "
+           "CPU alone, for testing the code path).")
+    define("integer", "fine_tune_top_layers", 0, "Train only the top N encoder layers, the "
+           "pooler and the head (0: all layers).")
+    define("bool", "deterministic", False, "Same seed on the same machine -> same numbers: "
+           "a hub module is loaded as a checkpoint so its dropout follows --seed.")
+    define("bool", "pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
+           "automatically with --use_tpu; exact metrics either way).")
 
 
-def _column(value):
-    """'3' -> 3 (index), 'review' -> 'review' (name)."""
-    if value is None:
+def _task_spec(values):
+    """The registered TaskSpec named by --task_name/--task, or None (unknown: reported later)."""
+    from bert_tf1.data import get_task
+    from bert_tf1.errors import BertTF1Error
+
+    name = values.get("task_name") or values.get("task")
+    if not name:
         return None
-    return int(value) if value.lstrip("-").isdigit() else value
+    try:
+        return get_task(name)
+    except BertTF1Error:
+        return None
+
+
+def _parsed(where, key, text, spec):
+    """tasks.parse_option, its error prefixed with the flag that gave the value."""
+    from bert_tf1.data import tasks
+    from bert_tf1.errors import BertTF1Error
+
+    try:
+        return tasks.parse_option(key, text, spec)
+    except BertTF1Error as error:
+        raise BertTF1Error("%s: %s" % (where, error))
 
 
 def task_options_from_flags(values):
-    """Collects the generic-task flags and --task_option pairs into load_examples options."""
+    """Collects the generic-task flags and --task_option pairs into load_examples options.
+
+    Every value is read as its option's type (bert_tf1.data.tasks.parse_option): absl hands
+    --task_option values over as strings, and "skip_empty=false" kept as the string "false"
+    would be truthy, i.e. turn skipping on. Repeated filter=column:a|b options add up.
+
+    Args:
+      values: FLAGS.flag_values_dict() (or a dict with the same keys).
+
+    Returns:
+      dict of options for ClassifierRunSettings.task_options / load_examples.
+
+    Raises:
+      BertTF1Error naming the flag, e.g. "--task_option skip_empty=maybe: option 'skip_empty':
+      expected a boolean (true/yes/on/1 or false/no/off/0), found 'maybe'".
+
+    >>> task_options_from_flags(dict(text_a_column="2", text_b_column=None, label_column=None,
+    ...     label_list=None, header=None, train_file=None, dev_file=None, test_file=None,
+    ...     task_option=["skip_empty=false"], task_name="csv"))
+    {'text_a': 2, 'skip_empty': False}
+    """
     from bert_tf1.errors import BertTF1Error
 
+    spec = _task_spec(values)
     options = {}
     for flag, key in (("text_a_column", "text_a"), ("text_b_column", "text_b"),
                       ("label_column", "label")):
         if values[flag] is not None:
-            options[key] = _column(values[flag])
+            options[key] = _parsed("--%s=%s" % (flag, values[flag]), key, values[flag], spec)
     if values["label_list"]:
         options["labels"] = list(values["label_list"])
     if values["header"] is not None:
@@ -115,11 +168,13 @@ def task_options_from_flags(values):
         if "=" not in pair:
             raise BertTF1Error("--task_option %r: expected key=value" % pair)
         key, value = pair.split("=", 1)
+        key = key.strip()
+        parsed = _parsed("--task_option %s" % pair, key, value, spec)
         if key == "filter":
-            column, _, accepted = value.partition(":")
-            options.setdefault("filter", {})[column] = accepted.split("|")
+            column, accepted = parsed
+            options.setdefault("filter", {})[column] = accepted
         else:
-            options[key] = value
+            options[key] = parsed
     return options
 
 
@@ -129,7 +184,8 @@ def settings_from_flags(values):
     from bert_tf1.errors import BertTF1Error
 
     task_name = values["task_name"]
-    if values["task"] and task_name and values["task"] != task_name:
+    # Task names are case-insensitive (Google's scripts lower-case --task_name).
+    if values["task"] and task_name and values["task"].lower() != task_name.lower():
         raise BertTF1Error("--task=%s and --task_name=%s disagree; give one"
                            % (values["task"], task_name))
     names = set(ClassifierRunSettings.DEFAULTS) - {"task_name", "task_options", "show_progress"}

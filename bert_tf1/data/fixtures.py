@@ -205,17 +205,34 @@ def raw_email(body, subject="Hello", multipart=False, charset="utf-8"):
             b"Received: from mail.example.com by mx.example.org\n" + message.as_bytes())
 
 
-def _spam(d, n):
+_LAYOUTS = ("split", "flat")
+
+
+def _split_dirs(d, layout):
+    """[(split, folder)]: train/, dev/, test/ under d, or d itself as the only (train) split.
+
+    "flat" is how SpamAssassin / Enron downloads and the civil-email notebook's data look: the
+    class folders directly in data_dir, no dev or test split (a run carves dev from train).
+    """
+    if layout == "split":
+        return [(split, os.path.join(d, split)) for split in ("train", "dev", "test")]
+    if layout == "flat":
+        return [("train", d)]
+    raise BertTF1Error("fixture layout must be one of %s, found %r" % (", ".join(_LAYOUTS),
+                                                                      layout))
+
+
+def _spam(d, n, layout="split"):
     folders = {"ham": ["easy_ham", "hard_ham"], "spam": ["spam", "spam_2"]}
-    for split in ("train", "dev", "test"):
+    for split, root in _split_dirs(d, layout):
         for i, label in enumerate(_cycle(["ham", "spam"], n)):
-            folder = os.path.join(d, split, folders[label][i // 2 % 2])
+            folder = os.path.join(root, folders[label][i // 2 % 2])
             # utf-8 parts go out base64-encoded, latin-1 ones quoted-printable.
             accent, charset = {0: (" Costs 10\u20ac.", "utf-8"),
                                2: (" Caf\u00e9.", "latin-1")}.get(i % 4, ("", "utf-8"))
             raw = raw_email(sentence(i, label) + accent, multipart=i % 3 == 0, charset=charset)
             _write(os.path.join(folder, "%05d.%x" % (i, 7919 * i)), raw, binary=True)
-        _write(os.path.join(d, split, "spam", "cmds"), "mv 00001.abc 00001\n")
+        _write(os.path.join(root, "spam", "cmds"), "mv 00001.abc 00001\n")
 
 
 def _quora(d, n):
@@ -226,19 +243,23 @@ def _quora(d, n):
            [row[:2] for row in rows], ",")
 
 
-def _civil(d, n):
-    for split in ("train", "dev", "test"):
+def _civil(d, n, layout="split"):
+    for split, root in _split_dirs(d, layout):
         for i, label in enumerate(_cycle(["civil", "uncivil"], n)):
             text = sentence(i, label)
             if i % 2:
-                _write(os.path.join(d, split, label, "%d.eml" % i), raw_email(text), binary=True)
+                _write(os.path.join(root, label, "%d.eml" % i), raw_email(text), binary=True)
             else:
-                _write(os.path.join(d, split, label, "%d.txt" % i), text + "\n")
+                _write(os.path.join(root, label, "%d.txt" % i), text + "\n")
 
 
-def _generic(d, n, kind):
+def _generic(d, n, kind, layout="split"):
+    """csv/tsv/jsonl files or class folders; layout "flat": train only (no dev, no test file;
+    folders: the class folders directly in d)."""
     labels = ["negative", "positive"]
-    for split in ("train", "dev", "test"):
+    splits = ("train", "dev", "test") if layout == "split" else ("train",)
+    _split_dirs(d, layout)  # checks the layout name
+    for split in splits:
         items = [(sentence(i, label), label) for i, label in enumerate(_cycle(labels, n))]
         if kind == "csv":
             _table(os.path.join(d, split + ".csv"), ["text", "label"],
@@ -249,8 +270,9 @@ def _generic(d, n, kind):
             _write(os.path.join(d, split + ".jsonl"), "".join(
                 json.dumps({"text": text, "label": label}) + "\n" for text, label in items))
         else:
+            root = d if layout == "flat" else os.path.join(d, split)
             for i, (text, label) in enumerate(items):
-                _write(os.path.join(d, split, label, "%03d.txt" % i), text)
+                _write(os.path.join(root, label, "%03d.txt" % i), text)
 
 
 _WRITERS = {
@@ -259,8 +281,10 @@ _WRITERS = {
     "qnli": lambda d, n: _entailment(d, n, "question", "sentence"),
     "rte": lambda d, n: _entailment(d, n, "sentence1", "sentence2"),
     "imdb": _imdb, "spam": _spam, "quora": _quora, "civil": _civil,
-    "csv": lambda d, n: _generic(d, n, "csv"), "tsv": lambda d, n: _generic(d, n, "tsv"),
-    "jsonl": lambda d, n: _generic(d, n, "jsonl"), "folder": lambda d, n: _generic(d, n, "folder"),
+    "csv": lambda d, n, **v: _generic(d, n, "csv", **v),
+    "tsv": lambda d, n, **v: _generic(d, n, "tsv", **v),
+    "jsonl": lambda d, n, **v: _generic(d, n, "jsonl", **v),
+    "folder": lambda d, n, **v: _generic(d, n, "folder", **v),
 }
 
 
@@ -276,7 +300,10 @@ def write_fixture(task_name, directory, per_label=4, **variant):
       task_name: a registered task name.
       directory: an existing or new folder.
       per_label: examples per label in each split (test splits get as many rows).
-      **variant: imdb only: variant="folder" (aclImdb tree, default), "tar" or "csv".
+      **variant: imdb: variant="folder" (aclImdb tree, default), "tar" or "csv".
+        spam, civil, folder, csv, tsv, jsonl: layout="split" (train, dev and test; default) or
+        "flat" (the train split alone: class folders directly in data_dir, or train.csv only),
+        the layout for which a run carves dev from train.
     """
     name = get_task(task_name).name
     if name not in _WRITERS:

@@ -67,6 +67,29 @@ def resolve_task(task, data_dir=None, **options):
     return spec
 
 
+def has_split(task, data_dir, split, **options):
+    """Whether a run should read `split` from data_dir (rather than carve it from train).
+
+    True for a split the task declares, unless the split is optional (spec.optional_splits, e.g.
+    the dev/ folder of spam, civil and the generic tasks) and data_dir does not hold it. A
+    declared, non-optional split counts as present even when its file is missing, so reading it
+    raises the usual "no file for split" error instead of a dev split being carved silently.
+
+    >>> has_split("spam", "spam_flat_folder", "dev")  # doctest: +SKIP
+    False
+    """
+    spec = _configured(task, options)
+    if split not in spec.files:
+        return False
+    if split not in (spec.optional_splits or ()):
+        return True
+    try:
+        locate(spec.for_split(split), data_dir, split)
+    except BertTF1Error:
+        return False
+    return True
+
+
 def _train_rows(spec, data_dir):
     try:
         return read_rows(spec, data_dir, "train")
@@ -123,8 +146,14 @@ def read_rows(spec, data_dir, split):
                            % (spec.name, split, ", ".join(spec.splits), hint, "/".join(SPLITS)))
     view = spec.for_split(split)
     path, kind = locate(view, data_dir, split)
+    skip = ()
+    if kind == "folder" and path == str(data_dir):
+        # data_dir itself is the train split (a flat layout): a dev/ or test/ folder beside the
+        # class folders belongs to that split, not to train (and is no class of its own).
+        skip = tuple(sorted({name.strip("/") for other in spec.splits if other != split
+                             for name in spec.files[other] if name != "."}))
     rows, empty = [], 0
-    for record in _records(view, path, kind):
+    for record in _records(view, path, kind, skip):
         if not _passes_filters(record, view.filters):
             continue
         texts = [_text(record, column) for column in (view.text_a, view.text_b)]
@@ -215,8 +244,12 @@ def locate(view, data_dir, split):
             data_dir if name == "." else fileio.join(data_dir, name))
         if fileio.exists(path):
             return path, _kind_of(path, view)
-    raise BertTF1Error("%s: no file for split '%s' of task '%s': looked for %s; the task "
-                       "expects: %s" % (data_dir, split, view.name, ", ".join(candidates),
+    hint = ""
+    if split in (view.optional_splits or ()):
+        hint = (" (this split is optional: run_classifier carves it from train with "
+                "--dev_fraction; in Python use bert_tf1.data.stratified_split)")
+    raise BertTF1Error("%s: no file for split '%s' of task '%s': looked for %s%s; the task "
+                       "expects: %s" % (data_dir, split, view.name, ", ".join(candidates), hint,
                                         view.description))
 
 
@@ -240,7 +273,7 @@ def _kind_of(path, view):
     return kind
 
 
-def _records(view, path, kind):
+def _records(view, path, kind, skip=()):
     if kind in ("tsv", "csv"):
         delimiter = view.delimiter or ("\t" if kind == "tsv" else ",")
         return readers.read_delimited(path, delimiter=delimiter, quoting=view.quoting,
@@ -249,4 +282,4 @@ def _records(view, path, kind):
         return readers.read_jsonl(path)
     if kind == "tar":
         return readers.read_tar_classes(path, view.tar_root, view.class_dirs, view.email)
-    return readers.read_class_folders(path, view.class_dirs, view.email)
+    return readers.read_class_folders(path, view.class_dirs, view.email, skip)

@@ -148,7 +148,7 @@ def class_classifier(class_dirs=None):
     return classify
 
 
-def read_class_folders(root, class_dirs=None, email=False):
+def read_class_folders(root, class_dirs=None, email=False, skip=()):
     """Yields one Record per file under the class folders of `root` (one file = one example).
 
     A folder whose name classifies (see `class_classifier`) gives its label to every file
@@ -160,19 +160,21 @@ def read_class_folders(root, class_dirs=None, email=False):
       class_dirs: see `class_classifier`.
       email: False (files are UTF-8 text), True (raw RFC 822 messages: headers stripped) or
         "auto" (e-mail when the file starts like one, else UTF-8 text).
+      skip: names of folders directly in `root` to leave out (the other splits' dev/ and test/
+        when `root` is data_dir read as the train split).
     """
     classify = class_classifier(class_dirs)
-    for label, path, name, siblings in _class_files(root, classify):
+    for label, path, name, siblings in _class_files(root, classify, skip):
         if not _is_example_file(name, email, siblings):
             continue
         text = decode_example(fileio.read_bytes(path), path, email)
         yield Record(path, None, {"text": text, "label": label}, None)
 
 
-def _class_files(root, classify):
+def _class_files(root, classify, skip=()):
     for name in fileio.listdir(root):
         path = fileio.join(root, name)
-        if name.startswith(".") or not fileio.isdir(path):
+        if name.startswith(".") or name in skip or not fileio.isdir(path):
             continue
         label = classify(name)
         if label is None:

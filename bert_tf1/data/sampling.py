@@ -1,8 +1,11 @@
 """Deterministic subsets and dev splits of example lists.
 
-The TF Hub IMDB notebook trained on 5,000 sampled reviews and evaluated on 5,000; imdb, quora,
-spam and civil ship no dev split. Both operations are seeded and keep the examples' original
-order (training input functions shuffle anyway; predictions stay in file order).
+The TF Hub IMDB notebook trained on 5,000 sampled reviews and evaluated on 5,000; imdb and quora
+ship no dev split, and spam, civil and the generic tasks often come without one (a flat
+SpamAssassin folder): the pipeline then carves dev from train with stratified_split and
+--dev_fraction (bert_tf1.data.has_split decides). Both operations are seeded and keep the
+examples' original order (training input functions shuffle anyway; predictions stay in file
+order).
 Stratified selection uses scikit-learn's train_test_split rather than a hand-written allocation.
 """
 import collections

@@ -39,12 +39,16 @@ _DEFAULTS = (
     ("split_options", None),  # {split: {field: value}} for splits laid out differently
     ("skip_empty", False),  # drop examples with an empty text instead of raising
     ("skip_malformed", False),  # drop rows with a wrong column count instead of raising
+    # Splits that may be absent from data_dir: a run then carves them from train (see
+    # has_split). Only "dev" makes sense: a flat spam/ + ham/ folder is a train split alone.
+    ("optional_splits", None),
 )
 FIELDS = tuple(name for name, _ in _DEFAULTS)
 # Fields a user may override per run (load_examples(..., **options)).
 OPTION_FIELDS = ("text_a", "text_b", "label", "guid", "labels", "header", "delimiter", "quoting",
                  "label_map", "label_range", "class_dirs", "email", "skip_empty", "skip_malformed")
 FILE_OPTIONS = {"train_file": "train", "dev_file": "dev", "test_file": "test"}
+_BOOL_FIELDS = ("header", "skip_empty", "skip_malformed")
 
 
 class TaskSpec(object):
@@ -65,6 +69,8 @@ class TaskSpec(object):
             setattr(self, name, copy.deepcopy(fields.get(name, default)))
         if isinstance(self.labels, tuple):
             self.labels = list(self.labels)
+        if isinstance(self.optional_splits, tuple):
+            self.optional_splits = list(self.optional_splits)
         if isinstance(self.files, dict):
             self.files = {split: [paths] if isinstance(paths, str) else list(paths)
                           for split, paths in self.files.items()}
@@ -115,16 +121,18 @@ class TaskSpec(object):
                 for overrides in split_options.values():
                     overrides.pop(key, None)
             elif key in FILE_OPTIONS:
-                values["files"] = dict(values["files"], **{FILE_OPTIONS[key]: [value]})
+                split = FILE_OPTIONS[key]
+                values["files"] = dict(values["files"], **{split: [value]})
+                # A file the user names must exist: never silently carve a dev split instead.
+                values["optional_splits"] = [name for name in values["optional_splits"] or ()
+                                             if name != split] or None
             elif key == "filter":
                 values["filters"] = _filters_from_dict(value)
             elif key in params:
                 params[key] = value
             else:
                 raise BertTF1Error("unknown option '%s' for task '%s'; accepted options: %s"
-                                   % (key, self.name, ", ".join(
-                                       sorted(OPTION_FIELDS + tuple(FILE_OPTIONS) + ("filter",)
-                                              + tuple(params)))))
+                                   % (key, self.name, ", ".join(accepted_options(self))))
         values.update(params=params or None, split_options=split_options or None)
         return TaskSpec(**values)
 
@@ -140,6 +148,7 @@ class TaskSpec(object):
         if values["tar_root"]:
             values["tar_root"] = _substitute(values["tar_root"], subs)
         values["split_options"] = None
+        values["optional_splits"] = [split] if split in (self.optional_splits or ()) else None
         return TaskSpec(**values)
 
     def __eq__(self, other):
@@ -197,11 +206,203 @@ def _validate(spec):
              % (REGRESSION, labels))
     if spec.quoting not in ("none", "minimal"):
         fail("quoting must be 'none' or 'minimal', found %r" % (spec.quoting,))
-    if spec.email not in (False, True, "auto"):
+    if spec.email not in (False, True, "auto") or spec.email in (0, 1) and \
+            not isinstance(spec.email, bool):
         fail("email must be False, True or 'auto', found %r" % (spec.email,))
+    for field in _BOOL_FIELDS:
+        # A string such as "false" is truthy: reject it rather than read it as True.
+        if not isinstance(getattr(spec, field), bool):
+            fail("%s must be True or False, found %r" % (field, getattr(spec, field)))
+    optional = spec.optional_splits
+    if optional is not None and not (isinstance(optional, list) and all(
+            split in spec.files and split != "train" for split in optional)):
+        fail("optional_splits must be a list of splits other than 'train' that have files, "
+             "found %r" % (optional,))
     for item in spec.filters or []:
         if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], list)):
             fail("filters must be [[column, [values]], ...], found %r" % (item,))
+
+
+# ---- options given as text (command lines) ------------------------------------------------------
+
+# How parse_option reads each option's text. Params (e.g. xnli's language) take the type of
+# their default value.
+OPTION_TYPES = {
+    "text_a": "column", "text_b": "column", "label": "column", "guid": "column",
+    "labels": "labels", "header": "bool", "delimiter": "delimiter", "quoting": "text",
+    "label_map": "mapping", "label_range": "range", "class_dirs": "class_dirs",
+    "email": "email", "skip_empty": "bool", "skip_malformed": "bool",
+    "train_file": "text", "dev_file": "text", "test_file": "text", "filter": "filter",
+}
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+_NONE = ("none", "null")
+_DELIMITER_NAMES = {"\\t": "\t", "tab": "\t", "comma": ",", "semicolon": ";", "pipe": "|",
+                    "space": " "}
+_OPTION_FORMATS = {
+    "column": "a column index (0, -1) or name",
+    "bool": "a boolean (%s or %s)" % ("/".join(_TRUE), "/".join(_FALSE)),
+    "email": "true, false or auto",
+    "labels": "comma-separated label names, a JSON list or 'regression'",
+    "delimiter": "one character, or tab / \\t / comma / semicolon / pipe / space",
+    "mapping": "raw:name pairs separated by commas, or a JSON object",
+    "range": "low,high (two numbers) or a JSON list",
+    "class_dirs": "label:prefix|prefix pairs separated by commas, or a JSON object",
+    "filter": "column:value|value",
+    "int": "an integer", "float": "a number", "text": "a string",
+}
+
+
+def option_type(key, spec=None):
+    """The parse_option type of option `key` for `spec` (None: not an option of `spec`)."""
+    if key in OPTION_TYPES:
+        return OPTION_TYPES[key]
+    params = (spec.params or {}) if spec is not None else {}
+    if key not in params:
+        return None
+    default = params[key]
+    if isinstance(default, bool):
+        return "bool"
+    if isinstance(default, int):
+        return "int"
+    if isinstance(default, float):
+        return "float"
+    return "text"
+
+
+def accepted_options(spec):
+    """Sorted names of the options TaskSpec.with_options accepts for `spec`."""
+    return sorted(OPTION_FIELDS + tuple(FILE_OPTIONS) + ("filter",) + tuple(spec.params or ()))
+
+
+def parse_option(key, text, spec=None):
+    """Reads one option given as text (--task_option key=value) as the type the option has.
+
+    Without this, every command-line value is a string and "skip_empty=false" (a non-empty
+    string, so truthy) would turn skipping on.
+
+    Args:
+      key: option name, e.g. "skip_empty", "text_a", "label_range", or a param of `spec`.
+      text: the value as typed.
+      spec: the TaskSpec the option is for; needed for its params (e.g. xnli's language) and to
+        reject unknown keys. Without it unknown keys keep their text for with_options to check.
+
+    Returns:
+      the value: bool, int/str column, list of labels, dict, [low, high] floats, str, or for
+      "filter" a pair (column, [accepted values]).
+
+    Raises:
+      BertTF1Error: "option 'KEY': expected FORMAT, found 'TEXT'".
+
+    >>> parse_option("skip_empty", "false"), parse_option("text_a", "3")
+    (False, 3)
+    >>> parse_option("label_range", "0,5"), parse_option("filter", "source:imdb|rt")
+    ([0.0, 5.0], ('source', ['imdb', 'rt']))
+    """
+    kind = option_type(key, spec)
+    if kind is None:
+        if spec is None:
+            return text
+        raise BertTF1Error("unknown option '%s' for task '%s'; accepted options: %s"
+                           % (key, spec.name, ", ".join(accepted_options(spec))))
+
+    def fail():
+        raise BertTF1Error("option '%s': expected %s, found %r" % (key, _OPTION_FORMATS[kind],
+                                                                  text))
+
+    stripped = text.strip()
+    lowered = stripped.lower()
+    if kind == "text":
+        return text
+    if kind in ("bool", "email"):
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        if kind == "email" and lowered == "auto":
+            return "auto"
+        fail()
+    if kind == "int":
+        try:
+            return int(stripped)
+        except ValueError:
+            fail()
+    if kind == "float":
+        try:
+            return float(stripped)
+        except ValueError:
+            fail()
+    if kind == "column":
+        if not stripped:
+            fail()
+        if lowered in _NONE and key != "text_a":
+            return None  # e.g. text_b=none makes a pair task's spec single-sentence
+        return _column_value(stripped)
+    if kind == "delimiter":
+        value = _DELIMITER_NAMES.get(lowered, text)
+        if len(value) != 1:
+            fail()
+        return value
+    if stripped.startswith(("[", "{")):
+        value = _json_option(stripped, fail)
+    else:
+        value = None
+    if kind == "labels":
+        if lowered == REGRESSION:
+            return REGRESSION
+        if value is None:
+            value = [label.strip() for label in stripped.split(",")]
+        if not (isinstance(value, list) and value and all(
+                isinstance(label, str) and label for label in value)):
+            fail()
+        return value
+    if kind == "range":
+        if value is None:
+            value = stripped.split(",")
+        try:
+            low, high = [float(bound) for bound in value]
+        except (TypeError, ValueError):
+            fail()
+        if low > high:
+            fail()
+        return [low, high]
+    if kind == "filter":
+        column, sep, accepted = stripped.partition(":")
+        if not sep or not column:
+            fail()
+        return _column_value(column), accepted.split("|")
+    # mapping ({raw: name}) and class_dirs ({label: [prefixes]})
+    if value is None:
+        value = {}
+        for pair in stripped.split(","):
+            name, sep, target = pair.partition(":")
+            if not sep or not name.strip():
+                fail()
+            target = target.strip()
+            value[name.strip()] = target.split("|") if kind == "class_dirs" else target
+    if not isinstance(value, dict):
+        fail()
+    if kind == "class_dirs":
+        value = {label: [prefixes] if isinstance(prefixes, str) else prefixes
+                 for label, prefixes in value.items()}
+        if not all(isinstance(p, list) and all(isinstance(x, str) and x for x in p)
+                   for p in value.values()):
+            fail()
+    elif not all(isinstance(target, str) for target in value.values()):
+        fail()
+    return value
+
+
+def _column_value(text):
+    """'3' / '-1' -> 3 / -1 (an index), anything else -> the name itself."""
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _json_option(text, fail):
+    try:
+        return json.loads(text)
+    except ValueError:
+        fail()
 
 
 # ---- registry ---------------------------------------------------------------------------------
