@@ -21,6 +21,8 @@ HUB_KIND = "hub"
 CHECKPOINT_KIND = "checkpoint"
 KINDS = (HUB_KIND, CHECKPOINT_KIND)
 BERT_SCOPE = "bert"
+# hub.Module's default name: a hub run's graph (and checkpoints) name BERT "module/bert/...".
+HUB_MODULE_SCOPE = "module"
 
 HUB_UNDER_STRATEGY_MESSAGE = (
     "hub.Module does not work under tf.distribute strategies (TF 1.15 fails with 'colocate_vars_"
@@ -109,12 +111,16 @@ def _assignment_map(variables, shapes, scope_prefix):
     """({checkpoint name: variable name}, missing names, shape mismatches) for `variables`.
 
     Like bert.modeling.get_assignment_map_from_checkpoint, but over any variables (a frozen encoder
-    has no trainable ones) and mapping "<outer scope>/bert/x" to the checkpoint's "bert/x".
+    has no trainable ones) and mapping "<outer scope>/bert/x" to the checkpoint's "bert/x" (or
+    "module/bert/x", the name in checkpoints of runs on a hub module).
     """
     assignment_map, missing, wrong = {}, [], []
     for var in variables:
         name = re.sub(r":\d+$", "", var.name)
         ckpt_name = BERT_SCOPE + "/" + name[len(scope_prefix):]
+        hub_name = HUB_MODULE_SCOPE + "/" + ckpt_name
+        if ckpt_name not in shapes and hub_name in shapes:
+            ckpt_name = hub_name  # a checkpoint of a fine-tuning run on the hub module
         if ckpt_name not in shapes:
             missing.append(ckpt_name)
         elif list(shapes[ckpt_name]) != var.shape.as_list():
@@ -217,6 +223,92 @@ def init_bert_from_checkpoint(init_checkpoint, scope_prefix=BERT_SCOPE + "/",
                                      "%s", len(missing), checkpoint, ", ".join(missing[:8]))
     tf.compat.v1.train.init_from_checkpoint(checkpoint, assignment_map)
     return assignment_map
+
+
+def checkpoint_name_candidates(name):
+    """Names variable `name` may have in a checkpoint: itself first, then its other-source twin.
+
+    A run on a hub module names BERT "module/bert/x", a run on a checkpoint (or a hub module
+    loaded as one, --deterministic / mirrored) "bert/x"; the same weights restore either way.
+    """
+    hub_prefix = HUB_MODULE_SCOPE + "/" + BERT_SCOPE + "/"
+    if name.startswith(hub_prefix):
+        return [name, name[len(HUB_MODULE_SCOPE) + 1:]]
+    if name.startswith(BERT_SCOPE + "/"):
+        return [name, HUB_MODULE_SCOPE + "/" + name]
+    return [name]
+
+
+def init_trainable_from_checkpoint(init_checkpoint, variables=None, log_fn=None):
+    """Every trainable variable `init_checkpoint` holds with the same name and shape starts from it.
+
+    google-research/bert's run_classifier.py semantics (modeling.get_assignment_map_from_
+    checkpoint over tf.trainable_variables()): with a pre-trained BERT that is the encoder; with
+    a fine-tuned classifier's model.ckpt-N it is the head too (output_weights, output_bias,
+    head_hidden/*), so `--do_predict --init_checkpoint=$TRAINED_CLASSIFIER --output_dir=NEW`
+    predicts with the trained model rather than a random head. BERT names are matched across
+    sources (see checkpoint_name_candidates). Unlike Google's, a variable whose shape differs
+    (e.g. a 3-class head restored into a 2-class task) is left as it is, with a warning, instead
+    of failing in init_from_checkpoint.
+
+    Like every init_from_checkpoint, this only replaces initialisers: an Estimator resuming from
+    a checkpoint in its model_dir restores that instead. Call it after the whole model is built
+    (in a TPU scaffold_fn on a TPU).
+
+    Args:
+      init_checkpoint: checkpoint prefix (.../model.ckpt-N), a directory with a `checkpoint`
+        state file (its latest), a BERT directory or a hub module directory.
+      variables: the variables to consider (default: tf.compat.v1.trainable_variables()).
+      log_fn: called with one summary line (default tf.compat.v1.logging.info).
+
+    Returns:
+      (assignment_map {checkpoint name: variable name}, not_found [variable names],
+      wrong_shape [variable names]).
+    """
+    tf = _tf()
+    checkpoint = resolve_init_checkpoint(init_checkpoint)
+    shapes = _checkpoint_shapes(checkpoint)
+    if variables is None:
+        variables = tf.compat.v1.trainable_variables()
+    assignment_map, targets, not_found, wrong_shape = {}, {}, [], []
+    for var in variables:
+        name = re.sub(r":\d+$", "", var.name)
+        found = [c for c in checkpoint_name_candidates(name) if c in shapes]
+        if not found:
+            not_found.append(name)
+        elif list(shapes[found[0]]) != var.shape.as_list():
+            wrong_shape.append(name)
+            tf.compat.v1.logging.warning(
+                "init_checkpoint %s: %s is %s there but %s in this model; left as initialised "
+                "(e.g. a head for another number of labels)", checkpoint, found[0],
+                list(shapes[found[0]]), var.shape.as_list())
+        else:
+            assignment_map[found[0]] = name
+            targets[found[0]] = var
+    if targets:
+        # Variables, not names: a hub module's variables are imported from its graph, not made
+        # by get_variable, so init_from_checkpoint cannot look their names up.
+        tf.compat.v1.train.init_from_checkpoint(checkpoint, targets)
+    (log_fn or tf.compat.v1.logging.info)(
+        "init_checkpoint %s: initialised %d of %d trainable variables from it: %s; not in it: %s"
+        % (checkpoint, len(assignment_map), len(variables),
+           _summarise_names(sorted(assignment_map.values())) or "none",
+           _summarise_names(sorted(not_found + wrong_shape)) or "none"))
+    return assignment_map, sorted(not_found), sorted(wrong_shape)
+
+
+def _summarise_names(names):
+    """'bert/* (37), output_bias, output_weights': encoder variables counted, others listed."""
+    groups, others = {}, []
+    for name in names:
+        for prefix in (HUB_MODULE_SCOPE + "/" + BERT_SCOPE + "/", BERT_SCOPE + "/"):
+            if name.startswith(prefix):
+                groups[prefix] = groups.get(prefix, 0) + 1
+                break
+        else:
+            others.append(name)
+    return ", ".join(["%s* (%d)" % (prefix, count) for prefix, count in sorted(groups.items())]
+                     + others)
 
 
 def _graph_def_nodes(module_dir):
@@ -394,14 +486,18 @@ class BertSource(object):
                    use_one_hot_embeddings=False):
         """The source run_classifier-style flags describe.
 
-        --bert_hub_module_handle alone: the hub module. --bert_config_file [+ --init_checkpoint]:
+        --bert_hub_module_handle (with or without --init_checkpoint, which model_fn_builder
+        applies on top): the hub module. --bert_config_file [+ --init_checkpoint]:
         BertModel from the checkpoint. --init_checkpoint alone: a BERT directory (its
         bert_config.json) or a hub module directory (config inferred).
         """
-        if bert_hub_module_handle and (bert_config_file or init_checkpoint):
-            raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file/"
-                               "--init_checkpoint, not both")
+        if bert_hub_module_handle and bert_config_file:
+            raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file, not "
+                               "both")
         if bert_hub_module_handle:
+            # An --init_checkpoint beside a hub module (e.g. a classifier fine-tuned on it)
+            # warm-starts the trainable variables (model_fn_builder's init_checkpoint); the
+            # encoder's graph and default weights are still the module's.
             return cls.from_hub_module(bert_hub_module_handle)
         if bert_config_file:
             return cls.from_checkpoint(bert_config_file, init_checkpoint, use_one_hot_embeddings)
@@ -424,11 +520,23 @@ class BertSource(object):
         """True when the encoder is a hub.Module (which tf.distribute strategies cannot run)."""
         return self.kind == HUB_KIND
 
-    def as_checkpoint_source(self):
-        """This source usable under tf.distribute: a hub source becomes its module's weights."""
+    def as_checkpoint_source(self, use_one_hot_embeddings=None):
+        """This source usable under tf.distribute: a hub source becomes its module's weights.
+
+        use_one_hot_embeddings: None keeps this source's setting.
+        """
+        one_hot = (self.use_one_hot_embeddings if use_one_hot_embeddings is None
+                   else bool(use_one_hot_embeddings))
         if self.kind == CHECKPOINT_KIND:
-            return self
-        return BertSource.from_hub_module_variables(self.hub_module_handle)
+            if one_hot == self.use_one_hot_embeddings:
+                return self
+            return BertSource(self.kind, hub_module_handle=self.hub_module_handle,
+                              bert_config=self.bert_config,
+                              bert_config_file=self.bert_config_file,
+                              init_checkpoint=self.init_checkpoint,
+                              use_one_hot_embeddings=one_hot)
+        return BertSource.from_hub_module_variables(self.hub_module_handle,
+                                                    use_one_hot_embeddings=one_hot)
 
     def without_init_checkpoint(self):
         """A copy that builds the same encoder without restoring it (restore it yourself, e.g.

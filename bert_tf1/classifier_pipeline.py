@@ -72,9 +72,10 @@ def validate_settings(s):
     if not s.bert_hub_module_handle and not (s.init_checkpoint or s.bert_config_file):
         raise BertTF1Error("give --bert_hub_module_handle (a TF1 Hub module) or "
                            "--init_checkpoint with --bert_config_file and --vocab_file")
-    if s.bert_hub_module_handle and (s.bert_config_file or s.init_checkpoint):
-        raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file/"
-                           "--init_checkpoint, not both")
+    if s.bert_hub_module_handle and s.bert_config_file:
+        raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file, not both "
+                           "(--init_checkpoint may go with either: with a hub module it "
+                           "initialises the variables it holds, e.g. a fine-tuned classifier)")
     if not s.bert_hub_module_handle and not s.vocab_file:
         raise BertTF1Error("a checkpoint run needs --vocab_file")
     if s.fine_tune_top_layers and s.head == "frozen_mlp":
@@ -114,6 +115,15 @@ def hub_max_position_embeddings(handle):
     return shape[0] if shape else None
 
 
+def bert_source_from_settings(s):
+    """The BertSource of the flags. On a TPU a checkpoint BERT looks embeddings up by one-hot
+    matmul (use_one_hot_embeddings=True), as google-research/bert's scripts do with --use_tpu:
+    gathers are slow on TPUs."""
+    return checkpoint_bert.BertSource.from_flags(
+        s.bert_hub_module_handle, s.bert_config_file, s.init_checkpoint,
+        use_one_hot_embeddings=s.use_tpu)
+
+
 def make_tokenizer(s):
     """FullTokenizer from the hub module's tokenization_info, or from --vocab_file."""
     from bert import tokenization
@@ -140,27 +150,36 @@ def check_max_seq_length(s, bert_source):
 def load_splits(s, spec):
     """Returns {"train"|"eval"|"predict": examples} for the actions requested.
 
-    A task without a dev split gets a stratified, seeded dev split carved from train (so train
-    and dev never overlap); --train/eval/predict_examples sample N examples with the seed.
+    A task without a dev split (imdb, quora), or whose dev file/folder is optional and absent
+    from data_dir (a flat spam/ + ham/ or civil/ + uncivil/ folder, a csv task without dev.csv),
+    gets a stratified, seeded dev split carved from train with --dev_fraction, so train and dev
+    never overlap and the same seed carves the same dev split in a later eval-only run;
+    --train/eval/predict_examples sample N examples with the seed.
     """
     options = dict(s.task_options)
     wanted = {}
-    need_train = s.do_train or (s.do_eval and s.eval_split == "dev" and "dev" not in spec.splits)
+    carve_dev = not data.has_split(spec, s.data_dir, "dev", **options)
+    need_train = s.do_train or (s.do_eval and s.eval_split == "dev" and carve_dev)
     if need_train:
         wanted["train"] = data.load_examples(spec, s.data_dir, "train", **options)
     if s.do_eval:
-        if s.eval_split == "dev" and "dev" not in spec.splits:
+        if s.eval_split == "dev" and carve_dev:
             stratify = not spec.is_regression
             wanted["train"], wanted["eval"] = data.stratified_split(
                 wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify)
+            tf.compat.v1.logging.info(
+                "task %s: no dev split in %s; carved %d dev examples from train (dev_fraction "
+                "%g, %sseed %d), %d left for training", spec.name, s.data_dir,
+                len(wanted["eval"]), s.dev_fraction, "stratified, " if stratify else "", s.seed,
+                len(wanted["train"]))
         else:
             wanted["eval"] = data.load_examples(spec, s.data_dir, s.eval_split, **options)
     if s.do_predict:
-        if s.predict_split == "dev" and "dev" not in spec.splits:
+        if s.predict_split == "dev" and carve_dev:
             if "eval" not in wanted or s.eval_split != "dev":
-                raise BertTF1Error("task %s has no dev split: --predict_split=dev predicts the "
-                                   "dev split carved from train, so it needs --do_eval with "
-                                   "--eval_split=dev" % spec.name)
+                raise BertTF1Error("task %s has no dev split in %s: --predict_split=dev "
+                                   "predicts the dev split carved from train, so it needs "
+                                   "--do_eval with --eval_split=dev" % (spec.name, s.data_dir))
             wanted["predict"] = list(wanted["eval"])  # the same carved examples
         else:
             wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
@@ -197,13 +216,14 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
         # instead (same weights, same graph names; its dropout is seeded from the graph seed).
         tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
                                   "deterministic" if s.deterministic else s.distribution_strategy)
-        bert_source = bert_source.as_checkpoint_source()
+        bert_source = bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
     fn = model_fn.model_fn_builder(
         num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
         num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu, bert_hub_module_handle=None,
         task_type=task_type, label_names=None if task_type == "regression" else label_list,
         head=s.head, head_dropout=s.head_dropout, for_tpu_estimator=not distributed,
-        bert_source=bert_source, fine_tune_top_layers=s.fine_tune_top_layers or None)
+        bert_source=bert_source, fine_tune_top_layers=s.fine_tune_top_layers or None,
+        init_checkpoint=s.init_checkpoint)
     if distributed:
         if s.use_tpu:
             raise BertTF1Error("--use_tpu and --distribution_strategy=%s do not combine"
@@ -227,6 +247,12 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
                                   s.eval_batch_size, s.predict_batch_size), None
 
 
+def make_progress_hook(s, num_train_steps):
+    """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
+    return runtime.TrainingProgressHook(num_train_steps, s.log_every_n_steps,
+                                        fetch_loss=not s.use_tpu)
+
+
 def run_classifier(settings):
     """Runs the requested actions; returns a dict of what was produced (paths and results)."""
     s = settings
@@ -234,8 +260,9 @@ def run_classifier(settings):
     validate_settings(s)
     if s.bert_hub_module_handle:
         hub_bert.check_hub_module(s.bert_hub_module_handle)
-    bert_source = checkpoint_bert.BertSource.from_flags(
-        s.bert_hub_module_handle, s.bert_config_file, s.init_checkpoint)
+    if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written
+        checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
+    bert_source = bert_source_from_settings(s)
     check_max_seq_length(s, bert_source)
     spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
     label_list = None if spec.is_regression else list(spec.labels)
@@ -275,7 +302,7 @@ def run_classifier(settings):
                                      s.truncation, s.show_progress)
         tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
                                   len(train_examples), num_train_steps, num_warmup_steps)
-        progress = runtime.TrainingProgressHook(num_train_steps, s.log_every_n_steps)
+        progress = make_progress_hook(s, num_train_steps)
         started = time.time()
         try:
             estimator.train(inputs.file_based_input_fn_builder(

@@ -9,6 +9,9 @@ import os
 from bert_tf1.errors import BertTF1Error
 
 TRAIN_TAGS = {"train"}
+TOKENS_SIGNATURE = "tokens"
+TOKENS_INPUTS = ("input_ids", "input_mask", "segment_ids")
+TOKENS_OUTPUTS = ("pooled_output", "sequence_output")
 
 
 def is_remote_url(handle):
@@ -38,6 +41,66 @@ def check_hub_module(handle):
                 "--init_checkpoint/--bert_config_file/--vocab_file" % handle)
         raise BertTF1Error("--bert_hub_module_handle %s holds no tfhub_module.pb: not a TF1 Hub "
                            "module" % handle)
+    import tensorflow_hub as hub
+
+    try:
+        spec = hub.load_module_spec(handle)
+    except (ValueError, IOError, tf.errors.OpError) as error:
+        raise BertTF1Error("--bert_hub_module_handle %s: cannot load the TF1 Hub module (%s)"
+                           % (handle, error))
+    for tags in (TRAIN_TAGS, set()):
+        check_bert_signatures(handle, spec, tags)
+
+
+def _describe_signatures(spec, tags):
+    """'default(x) -> (y); tokens(...)': each signature with its input and output names."""
+    described = []
+    for name in sorted(spec.get_signature_names(tags=tags)):
+        described.append("%s(%s) -> (%s)" % (
+            name, ", ".join(sorted(spec.get_input_info_dict(name, tags=tags))),
+            ", ".join(sorted(spec.get_output_info_dict(name, tags=tags)))))
+    return "; ".join(described) or "none"
+
+
+def check_bert_signatures(handle, spec, tags):
+    """Raises BertTF1Error unless `spec` has BERT's `tokens` signature for `tags`.
+
+    Google's BERT modules (and bert-tf1-export-hub's) have tokens(input_ids, input_mask,
+    segment_ids) -> (pooled_output, sequence_output) in the {"train"} and the default graph
+    variant; any other module would fail deep inside tensorflow_hub ("Signature 'tokens' is
+    missing", or a KeyError on the outputs) while the model is being built.
+
+    Args:
+      handle: the module handle, for the message.
+      spec: hub.ModuleSpec (hub.load_module_spec(handle)).
+      tags: the tag set to check (set() is the default graph variant).
+    """
+    variants = spec.get_tags()
+    if frozenset(tags) not in [frozenset(t) for t in variants]:
+        raise BertTF1Error(
+            "hub module %s has no graph variant with tags %s (it has %s): BERT modules have "
+            "{'train'} (dropout on, for fine-tuning) and the default set()" % (
+                handle, sorted(tags) or "set()",
+                ", ".join(str(sorted(t)) if t else "set()" for t in variants)))
+    problem = None
+    if TOKENS_SIGNATURE not in spec.get_signature_names(tags=tags):
+        problem = "no '%s' signature" % TOKENS_SIGNATURE
+    else:
+        inputs = spec.get_input_info_dict(TOKENS_SIGNATURE, tags=tags)
+        outputs = spec.get_output_info_dict(TOKENS_SIGNATURE, tags=tags)
+        missing = ([name for name in TOKENS_INPUTS if name not in inputs],
+                   [name for name in TOKENS_OUTPUTS if name not in outputs])
+        if missing[0] or missing[1]:
+            problem = "a '%s' signature without %s" % (TOKENS_SIGNATURE, " and ".join(
+                part for part in ("input(s) " + ", ".join(missing[0]) if missing[0] else "",
+                                  "output(s) " + ", ".join(missing[1]) if missing[1] else "")
+                if part))
+    if problem:
+        raise BertTF1Error(
+            "hub module %s (graph variant %s) has %s; BERT needs tokens(%s) -> (%s). Its "
+            "signatures: %s" % (handle, sorted(tags) or "set()", problem,
+                                ", ".join(TOKENS_INPUTS), ", ".join(TOKENS_OUTPUTS),
+                                _describe_signatures(spec, tags)))
 
 
 def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, trainable=True):
@@ -57,9 +120,16 @@ def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, traina
     import tensorflow_hub as hub
 
     tags = TRAIN_TAGS if is_training else set()
-    module = hub.Module(handle, tags=tags, trainable=trainable)
+    try:
+        spec = hub.load_module_spec(handle)
+    except ValueError as error:  # e.g. a URL handle that resolved to something else
+        raise BertTF1Error("hub module %s: cannot load it (%s)" % (handle, error))
+    # Checked here too: URL handles and library callers never went through check_hub_module.
+    check_bert_signatures(handle, spec, tags)
+    module = hub.Module(spec, tags=tags, trainable=trainable)
     inputs = dict(input_ids=input_ids, input_mask=input_mask, segment_ids=segment_ids)
-    return module(inputs=inputs, signature="tokens", as_dict=True)
+    outputs = module(inputs=inputs, signature=TOKENS_SIGNATURE, as_dict=True)
+    return {name: outputs[name] for name in TOKENS_OUTPUTS}
 
 
 def tokenization_info(handle):

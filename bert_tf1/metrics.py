@@ -16,8 +16,17 @@ Contract shared by every function:
     is 0. eval_accuracy / eval_loss / mse of an empty evaluation are 0, like tf.metrics.
   * Statistics undefined on the data seen are NaN, like the reference: AUC with a single class
     present (sklearn raises), Pearson / Spearman with a constant input (scipy returns nan).
+    bert_tf1.outputs writes them as "nan" in eval_results.txt and null in eval_results.json.
   * Accumulators are float64 local variables (collections LOCAL_VARIABLES and METRIC_VARIABLES),
     so `tf.compat.v1.local_variables_initializer()` resets them and counts stay exact.
+
+Two losses reach eval_results: `eval_loss` (the metric here) is the exact mean of the
+per-example loss over every real example of the evaluation; `loss` is Estimator's own key, the
+mean over batches of model_fn's EVAL loss. model_fn weights that per-batch loss by
+is_real_example (sum(w * l) / max(sum(w), 1)), so padding rows never count in either, but `loss`
+is a mean of batch means: a short final batch weighs as much as a full one, and `loss` equals
+`eval_loss` only when every batch holds the same number of real examples. Compare runs on
+`eval_loss`.
 
 Exact AUC, Pearson and Spearman need all rows, not running sums. The rows with weight > 0 are
 appended to a float64 buffer held in a local variable that grows by doubling (amortised O(1) per

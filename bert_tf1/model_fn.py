@@ -20,7 +20,7 @@ TRAIN_LOSS_COLLECTION = "bert_tf1_train_loss"
 def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_steps, use_tpu,
                      bert_hub_module_handle, task_type="binary", label_names=None, head="pooled",
                      head_dropout=0.1, for_tpu_estimator=True, bert_source=None,
-                     fine_tune_top_layers=None):
+                     fine_tune_top_layers=None, init_checkpoint=None):
     """Returns a `model_fn(features, labels, mode, params)` closure.
 
     Args:
@@ -39,6 +39,13 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
         bert_hub_module_handle; a checkpoint source works under tf.distribute strategies.
       fine_tune_top_layers: None trains every trainable variable; N trains only the top N
         encoder layers, the pooler and the head (embeddings and lower layers stay as loaded).
+      init_checkpoint: google-research/bert's --init_checkpoint: every trainable variable this
+        checkpoint holds with the same name and shape starts from it (see
+        checkpoint_bert.init_trainable_from_checkpoint), after the BERT source has loaded its
+        own weights. With a fine-tuned classifier's model.ckpt-N that includes the head, so
+        `--do_predict --init_checkpoint=<trained model> --output_dir=<new dir>` predicts with
+        the trained model, with a hub module as with a checkpoint BERT. A checkpoint in the
+        Estimator's model_dir still wins (resume).
 
     The returned model_fn carries `bert_source` (the resolved BertSource) and `for_tpu_estimator`
     attributes, which distribution.make_distributed_estimator checks.
@@ -63,7 +70,7 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
     metric_fn = (metrics.metric_fn_builder(task_type, 1) if is_regression
                  else metrics.metric_fn_builder(task_type, num_labels, label_names))
 
-    def model_fn(features, labels, mode, params):  # pylint: disable=unused-argument
+    def model_fn(features, labels, mode, params, config=None):  # pylint: disable=unused-argument
         input_ids = features["input_ids"]
         input_mask = features["input_mask"]
         segment_ids = features["segment_ids"]
@@ -78,11 +85,29 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
             is_training, input_ids, input_mask, segment_ids, label_ids, num_labels, None,
             head=head, head_dropout=head_dropout, is_regression=is_regression,
             bert_source=graph_source)
-        scaffold_fn = None
-        if tpu_restore:
-            def scaffold_fn():
+
+        def restore():
+            if tpu_restore:
                 checkpoint_bert.init_bert_from_checkpoint(source.init_checkpoint)
+            if init_checkpoint:
+                _, not_found, _ = checkpoint_bert.init_trainable_from_checkpoint(init_checkpoint)
+                missing_head = [name for name in not_found if name.startswith("output_")]
+                model_dir = getattr(config, "model_dir", None)
+                resumes = model_dir and tf.train.latest_checkpoint(model_dir)
+                if missing_head and mode != tf.estimator.ModeKeys.TRAIN and not resumes:
+                    tf.compat.v1.logging.warning(
+                        "%s holds no %s and %s holds no checkpoint: %s uses a randomly "
+                        "initialised classifier head", init_checkpoint, " / ".join(missing_head),
+                        model_dir or "the model_dir", mode)
+
+        scaffold_fn = None
+        if use_tpu and (tpu_restore or init_checkpoint):
+            # On a TPU, initialisers are replaced outside the TPU computation (Google's recipe).
+            def scaffold_fn():
+                restore()
                 return tf.compat.v1.train.Scaffold()
+        else:
+            restore()
 
         if mode == tf.estimator.ModeKeys.TRAIN:
             var_list = optimization.variables_to_fine_tune(fine_tune_top_layers)
@@ -96,8 +121,11 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
         elif mode == tf.estimator.ModeKeys.EVAL:
             eval_metrics = (metric_fn, [per_example_loss, label_ids, probabilities,
                                         is_real_example])
+            # Estimator's `loss` key averages this per-batch value over batches; without the
+            # weighting, the PaddingInputExample rows of a TPU-style last batch would count.
             spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
-                mode=mode, loss=total_loss, eval_metrics=eval_metrics, scaffold_fn=scaffold_fn)
+                mode=mode, loss=real_example_mean(per_example_loss, is_real_example),
+                eval_metrics=eval_metrics, scaffold_fn=scaffold_fn)
         else:
             spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
                 mode=mode, predictions=prediction_tensors(logits, probabilities,
@@ -108,6 +136,28 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
     model_fn.bert_source = source
     model_fn.for_tpu_estimator = for_tpu_estimator
     return model_fn
+
+
+def real_example_mean(per_example_loss, is_real_example):
+    """The batch's mean loss over its real examples: sum(w * loss) / max(sum(w), 1).
+
+    Args:
+      per_example_loss: float32 Tensor of shape [batch_size].
+      is_real_example: float32 Tensor of shape [batch_size]; 1.0 for a real example, 0.0 for a
+        PaddingInputExample row (TPU-style full batches).
+
+    Returns:
+      float32 scalar Tensor; 0 for a batch of padding only. A padding row never counts, even
+      when its loss is not finite (tf.where, not a product: 0 * inf is NaN).
+
+    This is EVAL mode's `loss`, which Estimator averages over batches (a mean of batch means).
+    The exact per-example mean over the whole evaluation is the `eval_loss` metric.
+    """
+    weights = tf.cast(is_real_example, tf.float32)
+    real = weights > 0
+    weighted = tf.where(real, weights * per_example_loss, tf.zeros_like(per_example_loss))
+    total_weight = tf.reduce_sum(tf.where(real, weights, tf.zeros_like(weights)))
+    return tf.reduce_sum(weighted) / tf.maximum(total_weight, 1.0)
 
 
 def prediction_tensors(logits, probabilities, is_real_example, is_regression):

@@ -2,8 +2,15 @@
 
 Every file goes through tf.io.gfile and atomic_io (local, gs:// and s3:// alike) and is written in
 one piece: a reader never sees half a results file. Formats:
-  eval_results.txt   google-research/bert's "key = value" lines, sorted by key
-  eval_results.json  the same numbers as JSON
+  eval_results.txt   google-research/bert's "key = value" lines, sorted by key (an undefined
+                     metric, e.g. AUC when one class is absent, reads "nan" as in Google's)
+  eval_results.json  the same numbers as strict JSON: an undefined (NaN) metric is null, since
+                     NaN is not JSON and strict parsers (JSON.parse, jq) reject the file
+  Two loss keys, as Estimator reports them: `eval_loss` is the exact mean of the per-example
+  loss over the real examples (bert_tf1.metrics, weighted by is_real_example); `loss` is
+  Estimator's mean of the per-batch mean losses: each batch's loss excludes padding rows
+  (model_fn), but a final short batch weighs as much as a full one, so `loss` differs from
+  `eval_loss` unless every batch holds the same number of real examples.
   test_results.tsv   google-research/bert's format: one row per real test example, in input
                      order, tab-separated class probabilities (regression: the prediction)
   predictions.jsonl  one JSON object per real example: guid, texts, gold label (when known),
@@ -14,6 +21,7 @@ one piece: a reader never sees half a results file. Formats:
 import datetime
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -41,6 +49,26 @@ def _plain(value):
     return value
 
 
+def json_safe(value):
+    """`value` with numpy types made plain and NaN / infinity replaced by None (JSON null).
+
+    Applied to everything written as JSON: json.dumps would write NaN, which is not JSON.
+    """
+    value = _plain(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def dumps_json(value, **kwargs):
+    """json.dumps of json_safe(value), refusing anything that would not be strict JSON."""
+    return json.dumps(json_safe(value), allow_nan=False, **kwargs)
+
+
 def format_eval_results(results):
     """google-research/bert's eval_results.txt text: 'key = value' per line, keys sorted."""
     return "".join("%s = %s\n" % (key, str(_plain(results[key]))) for key in sorted(results))
@@ -52,7 +80,7 @@ def write_eval_results(output_dir, results, prefix="eval"):
     js = os.path.join(output_dir, "%s_results.json" % prefix)
     plain = {key: _plain(value) for key, value in results.items()}
     atomic_io.write_text_atomically(txt, format_eval_results(plain))
-    atomic_io.write_text_atomically(js, json.dumps(plain, indent=2, sort_keys=True) + "\n")
+    atomic_io.write_text_atomically(js, dumps_json(plain, indent=2, sort_keys=True) + "\n")
     return txt, js
 
 
@@ -100,7 +128,7 @@ def write_predictions(output_dir, examples, predictions, label_list, is_regressi
             tsv_rows.append("\t".join(str(p) for p in probabilities) + "\n")
             row["predicted_label"] = label_list[int(np.argmax(probabilities))]
             row["probabilities"] = dict(zip(label_list, probabilities))
-        json_rows.append(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+        json_rows.append(dumps_json(row, ensure_ascii=False, sort_keys=True) + "\n")
     tsv_path = os.path.join(output_dir, TEST_RESULTS_TSV)
     jsonl_path = os.path.join(output_dir, PREDICTIONS_JSONL)
     atomic_io.write_text_atomically(tsv_path, "".join(tsv_rows))
@@ -180,7 +208,7 @@ def build_manifest(flags, data_paths=(), seed=None, extra=None):
 
 def write_manifest(output_dir, manifest):
     path = os.path.join(output_dir, MANIFEST_JSON)
-    atomic_io.write_text_atomically(path, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    atomic_io.write_text_atomically(path, dumps_json(manifest, indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -135,7 +135,10 @@ def test_bert_source_construction(tiny_bert_dir, tiny_hub_module):
     assert checkpoint_bert.resolve_bert_source(None, ckpt) is ckpt
 
     with pytest.raises(BertTF1Error, match="not both"):
-        BertSource.from_flags(bert_hub_module_handle=tiny_hub_module, init_checkpoint=prefix)
+        BertSource.from_flags(bert_hub_module_handle=tiny_hub_module, bert_config_file=config_file)
+    # A checkpoint beside a hub module warm-starts (model_fn_builder); the encoder is the module.
+    assert BertSource.from_flags(bert_hub_module_handle=tiny_hub_module,
+                                 init_checkpoint=prefix).uses_hub_module
     with pytest.raises(BertTF1Error, match="needs --bert_config_file"):
         BertSource.from_flags(init_checkpoint=prefix)
     with pytest.raises(BertTF1Error, match="no BERT given"):
@@ -231,3 +234,77 @@ def test_tpu_model_fn_restores_from_scaffold_fn(tiny_bert_dir):
                             [tf.constant(array) for array in token_inputs()]),
                         label_ids=tf.zeros([3], tf.int32))
         assert cpu_fn(features, None, tf.estimator.ModeKeys.PREDICT, {}).scaffold_fn is None
+
+
+def test_init_trainable_from_checkpoint_restores_what_matches(tmp_path):
+    """Google's run_classifier.py init: same name and shape -> restored, head included; BERT
+    names match across hub ("module/bert/...") and checkpoint ("bert/...") runs."""
+    prefix = str(tmp_path / "model.ckpt-7")
+    with tf.Graph().as_default():
+        saved = {"module/bert/embeddings/word_embeddings": np.full([5, 3], 2.0, np.float32),
+                 "output_weights": np.full([2, 3], 3.0, np.float32),
+                 "output_bias": np.full([3], 4.0, np.float32),  # a 3-label head
+                 "global_step": np.int64(7)}
+        for name, value in saved.items():
+            tf.compat.v1.get_variable(name, initializer=value)
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            tf.compat.v1.train.Saver().save(sess, prefix)
+    with tf.Graph().as_default():
+        zeros = tf.zeros_initializer()
+        embeddings = tf.compat.v1.get_variable("bert/embeddings/word_embeddings", [5, 3],
+                                               initializer=zeros)
+        weights = tf.compat.v1.get_variable("output_weights", [2, 3], initializer=zeros)
+        bias = tf.compat.v1.get_variable("output_bias", [2], initializer=zeros)
+        extra = tf.compat.v1.get_variable("head_hidden/kernel", [3, 3], initializer=zeros)
+        logged = []
+        assignment, not_found, wrong_shape = checkpoint_bert.init_trainable_from_checkpoint(
+            prefix, log_fn=logged.append)
+        assert assignment == {"module/bert/embeddings/word_embeddings":
+                              "bert/embeddings/word_embeddings",
+                              "output_weights": "output_weights"}
+        assert not_found == ["head_hidden/kernel"] and wrong_shape == ["output_bias"]
+        assert "initialised 2 of 4 trainable variables" in logged[0]
+        assert "bert/* (1), output_weights; not in it: head_hidden/kernel, output_bias" \
+            in logged[0]
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            values = sess.run([embeddings, weights, bias, extra])
+    assert (values[0] == 2).all() and (values[1] == 3).all()
+    assert (values[2] == 0).all() and (values[3] == 0).all()
+
+
+def test_name_candidates_cover_both_sources():
+    assert checkpoint_bert.checkpoint_name_candidates("bert/pooler/dense/kernel") == [
+        "bert/pooler/dense/kernel", "module/bert/pooler/dense/kernel"]
+    assert checkpoint_bert.checkpoint_name_candidates("module/bert/x") == ["module/bert/x",
+                                                                          "bert/x"]
+    assert checkpoint_bert.checkpoint_name_candidates("output_bias") == ["output_bias"]
+
+
+def test_tpu_checkpoint_runs_use_one_hot_embeddings(tiny_bert_dir, tiny_hub_module):
+    """google-research/bert passes use_one_hot_embeddings=FLAGS.use_tpu: gathers are slow on
+    TPUs. The setting must reach the graph."""
+    from bert_tf1.classifier_pipeline import ClassifierRunSettings, bert_source_from_settings
+
+    flags = dict(bert_config_file=os.path.join(tiny_bert_dir, "bert_config.json"),
+                 init_checkpoint=os.path.join(tiny_bert_dir, "bert_model.ckpt"),
+                 vocab_file=os.path.join(tiny_bert_dir, "vocab.txt"))
+    tpu = bert_source_from_settings(ClassifierRunSettings(use_tpu=True, **flags))
+    cpu = bert_source_from_settings(ClassifierRunSettings(**flags))
+    assert tpu.use_one_hot_embeddings and not cpu.use_one_hot_embeddings
+    hub_source = BertSource.from_hub_module(tiny_hub_module)
+    assert hub_source.as_checkpoint_source(use_one_hot_embeddings=True).use_one_hot_embeddings
+    assert not hub_source.as_checkpoint_source().use_one_hot_embeddings
+
+    def lookup_ops(source, use_tpu):
+        fn = model_fn.model_fn_builder(2, 1e-3, 10, 1, use_tpu, None, bert_source=source)
+        with tf.Graph().as_default() as graph:
+            ids, mask, segments = [tf.constant(array) for array in token_inputs()]
+            fn(dict(input_ids=ids, input_mask=mask, segment_ids=segments,
+                    label_ids=tf.zeros([3], tf.int32)), None, tf.estimator.ModeKeys.PREDICT, {})
+            table = graph.get_tensor_by_name("bert/embeddings/word_embeddings/read:0")
+            return {op.type for op in table.consumers()}
+
+    assert "MatMul" in lookup_ops(tpu, True) and "GatherV2" not in lookup_ops(tpu, True)
+    assert "GatherV2" in lookup_ops(cpu, False) and "MatMul" not in lookup_ops(cpu, False)

