@@ -12,6 +12,14 @@ Output layout under output_dir:
   model/                    the Estimator's checkpoints (and eval_results.* with do_eval)
   bert/                     the BERT directory, usable as --init_checkpoint / --bert_config_file
   hub/                      the exported hub module (export_hub=True)
+  further_pretraining.json  the resolved arguments (seeds included) and the example counts
+
+The same from the command line, then fine-tuning the result:
+
+    bert-tf1-further-pretrain --task_name=imdb --data_dir=aclImdb --output_dir=imdb_further \\
+        --init_hub_module=bert_hub --num_train_steps=10000
+    python run_classifier_hub.py --task_name=imdb --data_dir=aclImdb --output_dir=imdb_run \\
+        --bert_hub_module_handle=imdb_further/hub --do_train=True --do_eval=True
 
     >>> further_pretrain("imdb", "aclImdb", "imdb_further", init_hub_module="bert_hub",
     ...                  num_train_steps=10000)  # doctest: +SKIP
@@ -98,32 +106,83 @@ def _vocab_file_of(init):
     return None
 
 
+def task_options_from_pairs(task_name, pairs):
+    """--task_option NAME=VALUE pairs -> load_examples options, parsed as run_classifier_hub.py
+    parses its --task_option (typed values, repeated filter=column:a|b adding up), so one
+    command line's task options mean the same in both commands.
+
+    >>> task_options_from_pairs("csv", ["text_a=review", "skip_empty=false"])  # doctest: +SKIP
+    {'text_a': 'review', 'skip_empty': False}
+    """
+    from bert_tf1.cli.run_classifier_hub import task_options_from_flags
+
+    # run_classifier_hub's parser reads these flags too; further pre-training has only
+    # --task_option, so the others are unset.
+    values = dict(text_a_column=None, text_b_column=None, label_column=None, label_list=None,
+                  header=None, train_file=None, dev_file=None, test_file=None,
+                  task_name=task_name, task=None, task_option=list(pairs or ()))
+    return task_options_from_flags(values)
+
+
+def check_vocab_matches_config(vocab_file, config, config_source):
+    """Raises BertTF1Error unless vocab_file has exactly config.vocab_size tokens.
+
+    A vocabulary of another size is another model's: ids beyond the embedding table fail late
+    (or, on GPU, read zero vectors), and the hub export rejects the directory only after
+    training. Checked before any data is made.
+    """
+    from bert_tf1 import bert_dir
+
+    size = bert_dir.count_vocab_lines(vocab_file)
+    if size != config.vocab_size:
+        raise BertTF1Error(
+            "%s has %d tokens but %s says vocab_size = %d: the vocabulary must be the one the "
+            "checkpoint was trained with (pass that model's vocab.txt as --vocab_file)"
+            % (vocab_file, size, config_source, config.vocab_size))
+
+
+MANIFEST_NAME = "further_pretraining.json"
+
+
 def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_module=None,
                      bert_config_file=None, vocab_file=None, do_lower_case=None, split="train",
                      task_options=None, max_seq_length=128, max_predictions_per_seq=20,
                      dupe_factor=5, masked_lm_prob=0.15, short_seq_prob=0.1, random_seed=12345,
+                     do_whole_word_mask=False, tokenizer="auto", num_workers=1,
                      train_batch_size=32, learning_rate=5e-5, num_train_steps=1000,
-                     num_warmup_steps=None, do_eval=False, max_eval_steps=100,
-                     save_checkpoints_steps=1000, export_hub=True, seed=None,
-                     show_progress=False):
+                     num_warmup_steps=None, do_eval=False, eval_batch_size=8,
+                     max_eval_steps=100, save_checkpoints_steps=1000, export_hub=True,
+                     seed=None, show_progress=False):
     """Further pre-trains BERT on a task's texts and exports the result (see the module doc).
 
     Args:
       task, data_dir, split, task_options: what bert_tf1.data.load_examples reads (labels are
-        ignored).
+        ignored); task_options is a dict (task_options_from_pairs reads command-line pairs).
       output_dir: where everything is written (layout in the module docstring).
       init_checkpoint: checkpoint prefix or BERT directory to continue from; or
       init_hub_module: a TF1 Hub module directory to continue from (one of the two is required).
       bert_config_file: default: the BERT directory's, or inferred from the hub module.
-      vocab_file: default: the BERT directory's vocab.txt or the module's assets/vocab.txt.
+      vocab_file: default: the BERT directory's vocab.txt or the module's assets/vocab.txt; must
+        have exactly the config's vocab_size tokens.
       do_lower_case: default: inferred from the vocabulary (hub_export.infer_do_lower_case).
+      random_seed: seed of the pre-training data (masks, pairs), as create_pretraining_data's.
+      seed: TensorFlow's random seed for training (default: none).
       num_warmup_steps: default 10% of num_train_steps.
       The rest: create_pretraining_data's and run_pretraining's arguments of the same names.
 
     Returns:
-      dict with corpus, pretraining_data, model_dir, bert_dir, hub_module (or None),
-      num_examples, num_instances, train_loss_history, eval_results.
+      dict with corpus, pretraining_data, model_dir, checkpoint, bert_dir, hub_module (or None),
+      num_examples, num_instances, tokenizer, num_workers, train_loss_history, eval_results,
+      manifest (output_dir/further_pretraining.json: these arguments and the counts).
+
+    Raises:
+      BertTF1Error: no or two starting points, config / checkpoint / vocab disagreeing, bad task
+        options, data problems (see create_pretraining_data and run_pretraining).
     """
+    arguments = dict(locals())  # the parameters only, for the manifest
+    del arguments["show_progress"]
+    import json
+
     import tensorflow as tf
 
     from bert_tf1 import atomic_io, compat, hub_export, pretraining, pretraining_data
@@ -144,18 +203,8 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
         if tf.io.gfile.exists(candidate):
             bert_config_file = candidate
 
-    examples = load_examples(task, data_dir, split, **(task_options or {}))
-    tf.io.gfile.makedirs(output_dir)
-    corpus = os.path.join(output_dir, "corpus.txt")
-    atomic_io.write_text_atomically(corpus, examples_to_corpus(examples))
-    data_file = os.path.join(output_dir, "pretraining_data.tfrecord")
-    stats = pretraining_data.create_pretraining_data(
-        corpus, data_file, vocab_file, do_lower_case=do_lower_case,
-        max_seq_length=max_seq_length, max_predictions_per_seq=max_predictions_per_seq,
-        random_seed=random_seed, dupe_factor=dupe_factor, masked_lm_prob=masked_lm_prob,
-        short_seq_prob=short_seq_prob, show_progress=show_progress)
-
     model_dir = os.path.join(output_dir, "model")
+    data_file = os.path.join(output_dir, "pretraining_data.tfrecord")
     if num_warmup_steps is None:
         num_warmup_steps = int(num_train_steps * 0.1)
     settings = pretraining.PretrainingSettings(
@@ -163,10 +212,24 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
         init_checkpoint=init_checkpoint, init_hub_module=init_hub_module,
         max_seq_length=max_seq_length, max_predictions_per_seq=max_predictions_per_seq,
         do_train=True, do_eval=do_eval, train_batch_size=train_batch_size,
-        learning_rate=learning_rate, num_train_steps=num_train_steps,
-        num_warmup_steps=num_warmup_steps, max_eval_steps=max_eval_steps,
-        save_checkpoints_steps=save_checkpoints_steps, seed=seed)
+        eval_batch_size=eval_batch_size, learning_rate=learning_rate,
+        num_train_steps=num_train_steps, num_warmup_steps=num_warmup_steps,
+        max_eval_steps=max_eval_steps, save_checkpoints_steps=save_checkpoints_steps, seed=seed)
+    # Config, checkpoint and vocabulary are checked against each other before the (possibly
+    # long) data creation, so a wrong combination fails in seconds.
     config, _ = pretraining.resolve_bert_config(settings)
+    check_vocab_matches_config(vocab_file, config, bert_config_file or "the config of %s" % init)
+
+    examples = load_examples(task, data_dir, split, **(task_options or {}))
+    tf.io.gfile.makedirs(output_dir)
+    corpus = os.path.join(output_dir, "corpus.txt")
+    atomic_io.write_text_atomically(corpus, examples_to_corpus(examples))
+    stats = pretraining_data.create_pretraining_data(
+        corpus, data_file, vocab_file, do_lower_case=do_lower_case,
+        do_whole_word_mask=do_whole_word_mask, max_seq_length=max_seq_length,
+        max_predictions_per_seq=max_predictions_per_seq, random_seed=random_seed,
+        dupe_factor=dupe_factor, masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob,
+        show_progress=show_progress, tokenizer=tokenizer, num_workers=num_workers)
     produced = pretraining.run_pretraining(settings)
 
     checkpoint = tf.train.latest_checkpoint(model_dir)
@@ -178,43 +241,92 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
         hub_path = os.path.join(output_dir, "hub")
         hub_export.export_hub_module(bert_path, hub_path, do_lower_case=do_lower_case,
                                      overwrite=True)
-    return {"corpus": corpus, "pretraining_data": data_file, "model_dir": model_dir,
-            "checkpoint": checkpoint, "bert_dir": bert_path, "hub_module": hub_path,
-            "num_examples": len(examples), "num_instances": stats["num_instances"],
-            "train_loss_history": produced["train_loss_history"],
-            "eval_results": produced["eval_results"]}
+    result = {"corpus": corpus, "pretraining_data": data_file, "model_dir": model_dir,
+              "checkpoint": checkpoint, "bert_dir": bert_path, "hub_module": hub_path,
+              "num_examples": len(examples), "num_instances": stats["num_instances"],
+              "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
+              "train_loss_history": produced["train_loss_history"],
+              "eval_results": produced["eval_results"]}
+    # The arguments as resolved (vocab, casing, warm-up filled in), so a run can be repeated and
+    # its data seed and TF seed are on record next to its outputs.
+    manifest = os.path.join(output_dir, MANIFEST_NAME)
+    arguments.update(vocab_file=vocab_file, do_lower_case=do_lower_case,
+                     bert_config_file=bert_config_file, num_warmup_steps=num_warmup_steps)
+    record = {"arguments": arguments,
+              "counts": {"num_examples": len(examples), "num_documents": stats["num_documents"],
+                         "num_instances": stats["num_instances"]},
+              "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
+              "checkpoint": checkpoint, "eval_results": produced["eval_results"]}
+    atomic_io.write_text_atomically(
+        manifest, json.dumps(record, indent=2, sort_keys=True, default=_plain) + "\n")
+    result["manifest"] = manifest
+    return result
+
+
+def _plain(value):
+    """JSON for numpy scalars in eval results."""
+    return value.item() if hasattr(value, "item") else str(value)
 
 
 def build_arg_parser():
     parser = argparse.ArgumentParser(
         prog="bert-tf1-further-pretrain",
         description="Further pre-train BERT (masked LM + next sentence) on a classification "
-                    "task's texts and export a BERT directory and a TF1 Hub module.")
-    parser.add_argument("--task_name", required=True, help="registered task (labels ignored)")
+                    "task's texts (labels ignored), then export a BERT directory and a TF1 Hub "
+                    "module (tokens, tokenization_info and mlm signatures) that "
+                    "run_classifier_hub.py fine-tunes. Output: OUTPUT_DIR/{corpus.txt, "
+                    "pretraining_data.tfrecord, model/, bert/, hub/, further_pretraining.json}.")
+    parser.add_argument("--task_name", required=True, help="registered task (labels ignored), "
+                        "e.g. imdb, or csv / tsv / jsonl / folder for your own files")
     parser.add_argument("--data_dir", required=True)
     parser.add_argument("--output_dir", required=True)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--init_checkpoint", help="checkpoint prefix or BERT directory")
     source.add_argument("--init_hub_module", help="TF1 Hub module directory")
-    parser.add_argument("--bert_config_file")
-    parser.add_argument("--vocab_file")
+    parser.add_argument("--bert_config_file", help="default: next to --init_checkpoint, or "
+                        "inferred from the hub module")
+    parser.add_argument("--vocab_file", help="default: next to --init_checkpoint, or the "
+                        "module's assets/vocab.txt; must match the config's vocab_size")
     casing = parser.add_mutually_exclusive_group()
     casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
-                        const=True, default=None)
+                        const=True, default=None,
+                        help="default: inferred from the vocabulary")
     casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
                         const=False)
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--max_seq_length", type=int, default=128)
-    parser.add_argument("--max_predictions_per_seq", type=int, default=20)
-    parser.add_argument("--dupe_factor", type=int, default=5)
-    parser.add_argument("--masked_lm_prob", type=float, default=0.15)
-    parser.add_argument("--random_seed", type=int, default=12345)
-    parser.add_argument("--train_batch_size", type=int, default=32)
-    parser.add_argument("--learning_rate", type=float, default=5e-5)
-    parser.add_argument("--num_train_steps", type=int, default=1000)
-    parser.add_argument("--num_warmup_steps", type=int, default=None)
-    parser.add_argument("--do_eval", action="store_true")
+    parser.add_argument("--split", default="train", help="split whose texts are used")
+    parser.add_argument("--task_option", dest="task_options", action="append", default=[],
+                        metavar="NAME=VALUE",
+                        help="task option, as run_classifier_hub.py's --task_option (repeat "
+                             "it), e.g. text_a=review, header=false, filter=source:imdb")
+    data = parser.add_argument_group("pre-training data (create_pretraining_data.py's flags)")
+    data.add_argument("--max_seq_length", type=int, default=128)
+    data.add_argument("--max_predictions_per_seq", type=int, default=20)
+    data.add_argument("--dupe_factor", type=int, default=5)
+    data.add_argument("--masked_lm_prob", type=float, default=0.15)
+    data.add_argument("--short_seq_prob", type=float, default=0.1)
+    data.add_argument("--do_whole_word_mask", action="store_true")
+    data.add_argument("--random_seed", type=int, default=12345, help="seed of the data "
+                      "(masks, sentence pairs)")
+    data.add_argument("--tokenizer", default="auto", choices=["auto", "fast", "python"],
+                      help="as create_pretraining_data.py's (the data is the same)")
+    data.add_argument("--num_workers", type=int, default=1, help="processes tokenizing and "
+                      "serializing (0: one per CPU; the data is the same)")
+    train = parser.add_argument_group("training (run_pretraining.py's flags)")
+    train.add_argument("--train_batch_size", type=int, default=32)
+    train.add_argument("--learning_rate", type=float, default=5e-5)
+    train.add_argument("--num_train_steps", type=int, default=1000)
+    train.add_argument("--num_warmup_steps", type=int, default=None,
+                       help="default: 10%% of --num_train_steps")
+    train.add_argument("--save_checkpoints_steps", type=int, default=1000)
+    train.add_argument("--seed", type=int, default=None, help="TensorFlow random seed "
+                       "(default: none)")
+    train.add_argument("--do_eval", action="store_true",
+                       help="evaluate on the pre-training data after training")
+    train.add_argument("--eval_batch_size", type=int, default=8)
+    train.add_argument("--max_eval_steps", type=int, default=100)
     parser.add_argument("--no_export_hub", dest="export_hub", action="store_false")
+    parser.add_argument("--noprogress", dest="show_progress", action="store_false",
+                        help="no progress bars")
     return parser
 
 
@@ -224,13 +336,18 @@ def main(argv=None):
     task, data_dir = values.pop("task_name"), values.pop("data_dir")
     output_dir = values.pop("output_dir")
     try:
-        produced = further_pretrain(task, data_dir, output_dir, show_progress=True, **values)
+        values["task_options"] = task_options_from_pairs(task, values["task_options"])
+        produced = further_pretrain(task, data_dir, output_dir, **values)
     except BertTF1Error as error:
         print("bert-tf1-further-pretrain: error: %s" % error, file=sys.stderr)
         return 2
     print("further pre-trained on %d examples (%d instances): BERT directory %s%s" % (
         produced["num_examples"], produced["num_instances"], produced["bert_dir"],
         ", hub module %s" % produced["hub_module"] if produced["hub_module"] else ""))
+    if produced["eval_results"]:
+        from bert_tf1.cli import print_eval_results
+
+        print_eval_results(produced["eval_results"])
     return 0
 
 

@@ -263,10 +263,25 @@ def check_pretraining_data(input_files, max_seq_length, max_predictions_per_seq,
                            vocab_size=None):
     """Reads the first record of each file and checks it fits the flags, before any training.
 
-    Raises BertTF1Error naming the file when a file is empty or not a TFRecord of
-    create_pretraining_data's features, when its sequence length or number of masked positions
-    disagrees with --max_seq_length / --max_predictions_per_seq, or when it holds token ids
-    outside the model's vocabulary (data made with another vocab.txt).
+    Only the first record of each file is read: it costs one small read per file however large
+    the data, and create_pretraining_data writes every record of a file with the same lengths and
+    vocabulary, so one record shows a wrong --max_seq_length / --max_predictions_per_seq. The
+    vocabulary check is weaker: data made with a larger vocab.txt is caught only if that first
+    record holds an id >= vocab_size (likely with 128 tokens, not certain), and data made with
+    another vocab.txt of the same size cannot be told apart at all. A later out-of-range id
+    fails at its embedding lookup on CPU ("indices[..] = N is not in [0, vocab_size)") but is
+    read as a zero vector on GPU and TPU, without an error.
+
+    Args:
+      input_files: list of TFRecord paths (local, gs://, s3://).
+      max_seq_length, max_predictions_per_seq: the run's flags.
+      vocab_size: the model config's vocab_size, or None to skip the token-id check.
+
+    Raises:
+      BertTF1Error naming the file when a file is empty or not a TFRecord of
+      create_pretraining_data's features, when its sequence length or number of masked positions
+      disagrees with --max_seq_length / --max_predictions_per_seq, or when its first record holds
+      token ids outside the model's vocabulary (data made with another vocab.txt).
     """
     for path in input_files:
         try:
@@ -297,8 +312,10 @@ def check_pretraining_data(input_files, max_seq_length, max_predictions_per_seq,
             largest = max(first["input_ids"] + first["masked_lm_ids"])
             if largest >= vocab_size:
                 raise BertTF1Error(
-                    "%s: token id %d is outside the model's vocabulary (vocab_size %d): the "
-                    "data was made with another vocab.txt" % (path, largest, vocab_size))
+                    "%s: token id %d is outside the model's vocabulary (its config has vocab_size "
+                    "%d): the data was made with another vocab.txt; run "
+                    "create_pretraining_data.py with the model's vocab.txt"
+                    % (path, largest, vocab_size))
 
 
 class PretrainingSettings(object):

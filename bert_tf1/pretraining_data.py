@@ -2,7 +2,8 @@
 
 Same algorithm, input format, defaults and output features as google-research/bert's
 create_pretraining_data.py (written here because importing that module defines absl flags):
-  * input: plain text, one sentence per line, a blank line between documents;
+  * input: plain text, one sentence per line, a blank line between documents; each input file
+    also starts a new document (see "Input files" below: the one place where we differ);
   * each document is cut into chunks of about max_seq_length tokens (shorter ones with
     probability short_seq_prob); each chunk is split into A and B, where B is the real
     continuation or, half the time, text from a random other document (next_sentence_labels
@@ -29,6 +30,16 @@ and two speed-ups that leave the output unchanged:
     On a few-MB corpus with dupe_factor=10 the serial instance creation is the largest stage
     (half of it is the rng itself: random.shuffle of the mask candidates), so the speed-up is
     bounded by it; see benchmarks/pretraining_data_speed.py.
+Input files: the records are the same as Google's script writes for the same flags when there
+is one input file, or when every input file but the last ends with a blank line, and the files
+come in the same order. Two differences, both on purpose:
+  * Google's reader concatenates the files' lines, so a file whose last line is a sentence (no
+    blank line after it) continues its last document with the next file's first one: two
+    unrelated texts become one document, and next-sentence pairs cross between them. Here a new
+    file always starts a new document (read_documents).
+  * Google's script takes a glob's matches in the order the file system lists them (tf.gfile.Glob
+    does not sort: it differs between file systems and copies of the same data); here each
+    pattern's matches are sorted (expand_input_files). Comma-separated names keep their order.
 Records are serialized with sorted map keys (protobuf's deterministic serialization): the C++
 protobuf's map order changes from process to process, which made two runs of Google's script
 (and of this module before) write the same Examples in different bytes.
@@ -79,6 +90,10 @@ class TrainingInstance(object):
 
 def expand_input_files(input_file):
     """Files named by --input_file: a comma-separated list of paths or glob patterns.
+
+    Patterns keep their order; each pattern's matches are sorted, because tf.io.gfile.glob
+    returns them in the file system's listing order (Google's script uses that order as is, so
+    its output for a multi-file glob depends on the file system).
 
     Raises BertTF1Error when a pattern matches nothing.
     """
@@ -143,6 +158,11 @@ def tokenize_lines(tokenizer, lines):
 def read_documents(input_files, tokenizer, max_seq_length=128, show_progress=False, pool=None):
     """Tokenizes the corpus: a list of documents, each a list of sentences (lists of WordPieces).
 
+    A blank line ends a document, and so does the end of each file. Google's
+    create_training_instances reads the files as one stream of lines instead: there, a file not
+    ending in a blank line continues its last document into the next file's first document. On
+    one file, or files that each end with a blank line, both give the same documents.
+
     Args:
       input_files: list of paths (local, gs://, s3://), UTF-8, one sentence per line, a blank
         line between documents.
@@ -171,7 +191,12 @@ def read_documents(input_files, tokenizer, max_seq_length=128, show_progress=Fal
     try:
         for (file_index, first_line, lines), tokenized in zip(tasks, results):
             if first_line == 1:
-                documents.append([])  # a new file starts a new document
+                # A new file starts a new document. Google's reader does not (it appends the
+                # lines of all files to one list), which glues the last document of a file
+                # without a final blank line to the first of the next file. (split("\n") of a
+                # file ending in a newline already gives a last empty line, which ends the
+                # document too; this break covers a file without a final newline.)
+                documents.append([])
             for number, tokens in enumerate(tokenized, first_line):
                 if tokens is None:
                     documents.append([])
@@ -615,6 +640,10 @@ def create_pretraining_data(input_file, output_file, vocab_file, do_lower_case=T
                             masked_lm_prob=0.15, short_seq_prob=0.1, show_progress=False,
                             tokenizer="auto", num_workers=1):
     """Google's create_pretraining_data.py as a function (same arguments and defaults).
+
+    The records equal Google's for one input file, or for files that each (but the last) end
+    with a blank line: here every file starts a new document, and a glob's matches are sorted
+    (module docstring, "Input files").
 
     Args:
       input_file: comma-separated paths or globs (or a list of them).

@@ -285,3 +285,56 @@ def test_cli_google_flags_and_errors(tiny_bert_dir, corpus, tmp_path):
     assert "--tokenizer=fast cannot give bert's tokens: --preserve_unused_tokens" in \
         refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_each_input_file_starts_a_new_document_unlike_googles(tiny_bert_dir, tmp_path):
+    """Pins the one intended difference from Google's script: its reader concatenates the input
+    files, so a file that does not end with a blank line continues its last document into the
+    next file's first one; ours starts a new document at every file."""
+    vocab = os.path.join(tiny_bert_dir, "vocab.txt")
+    first = tmp_path / "first.txt"  # two documents, no blank line after the last sentence
+    first.write_text("the movie was good .\nthe actor was great .\n\n"
+                     "the plot was bad .\nevery scene felt long .\nthe end was sad .\n")
+    second = tmp_path / "second.txt"
+    second.write_text("we went home .\nthe night was long .\nthe show was fun .\n\n"
+                      "my friend said so .\nit was a good film .\n")
+    joined = tmp_path / "joined.txt"  # what Google's reader sees: one stream of lines
+    joined.write_text(first.read_text() + second.read_text())
+    ended = tmp_path / "first_ended.txt"  # the first file ending with a blank line
+    ended.write_text(first.read_text() + "\n")
+    tokenizer = tokenization.FullTokenizer(vocab)
+    documents = pretraining_data.read_documents([str(first), str(second)], tokenizer)
+    assert [len(document) for document in documents] == [2, 3, 3, 2]
+    assert [len(document) for document in pretraining_data.read_documents(
+        [str(joined)], tokenizer)] == [2, 6, 2]
+
+    flags = dict(max_seq_length=32, max_predictions_per_seq=5, dupe_factor=2, random_seed=5)
+
+    def ours(inputs, name):
+        path = str(tmp_path / name)
+        stats = pretraining_data.create_pretraining_data(",".join(map(str, inputs)), path, vocab,
+                                                         **flags)
+        return stats["num_documents"], read_records(path)
+
+    def googles(inputs, name):
+        path = str(tmp_path / name)
+        run_python(["-m", "bert.create_pretraining_data",
+                    "--input_file=" + ",".join(map(str, inputs)), "--output_file=" + path,
+                    "--vocab_file=" + vocab] + ["--%s=%s" % item for item in sorted(flags.items())])
+        return read_records(path)
+
+    separate_count, separate = ours([first, second], "ours.tfrecord")
+    joined_count, joined_records = ours([joined], "ours_joined.tfrecord")
+    assert (separate_count, joined_count) == (4, 3)
+    # Google's script on the two files = ours on their concatenation (its first file's last
+    # document swallowed the second file's first), and != ours on the two files.
+    google_two = googles([first, second], "google.tfrecord")
+    assert google_two == joined_records
+    assert google_two != separate
+    # With a blank line at the end of the first file both agree, and ours did not change.
+    assert googles([ended, second], "google_ended.tfrecord") == separate
+    assert ours([ended, second], "ours_ended.tfrecord")[1] == separate
+    # A first file without even a final newline: still a document break (Google's: joined).
+    unterminated = tmp_path / "first_unterminated.txt"
+    unterminated.write_text(first.read_text().rstrip("\n"))
+    assert ours([unterminated, second], "ours_unterminated.tfrecord") == (4, separate)

@@ -1,5 +1,8 @@
-"""run_pretraining: Google's README flow on the tiny BERT, eval metrics, errors, further
-pre-training and its hub export."""
+"""run_pretraining: Google's README flow on the tiny BERT with flags changed so that it learns,
+eval metrics, errors, further pre-training (its CLI, hub export and fine-tuning).
+
+Google's README command lines run unchanged in test_pretraining_google_readme.py; at its
+lr 2e-5 for 20 steps the tiny BERT barely moves, so the learning test is here."""
 import json
 import os
 
@@ -106,12 +109,16 @@ def test_hub_module_start_matches_checkpoint_start(tiny_bert_dir, tiny_hub_modul
         tiny_bert_dir, pretraining_file, str(tmp_path / "ckpt"), do_eval=True))["eval_results"]
     from_hub = pretraining.run_pretraining(_settings(
         tiny_bert_dir, pretraining_file, str(tmp_path / "hub"), do_eval=True,
-        bert_config_file=None, init_checkpoint=None, seed=1,
+        bert_config_file=None, init_checkpoint=None, seed=2,
         init_hub_module=tiny_hub_module))["eval_results"]
-    # The module has BERT and the masked-LM head (its mlm signature), not the NSP head; another
-    # TF seed shows the head is restored, not just initialised alike.
+    # The module has BERT and the masked-LM head (its mlm signature), not the NSP head. Seed 2 is
+    # neither the checkpoint run's seed 0 nor the seed 1 the tiny BERT was built with, so a
+    # masked-LM head left at its random initialisation could not come out equal to the
+    # checkpoint's by a seed coincidence: equal masked-LM losses mean it was restored.
     assert from_hub["masked_lm_loss"] == pytest.approx(from_checkpoint["masked_lm_loss"],
                                                        rel=1e-5)
+    # The next-sentence head, which the module lacks, starts random: its loss differs.
+    assert abs(from_hub["next_sentence_loss"] - from_checkpoint["next_sentence_loss"]) > 1e-4
 
 
 def test_metrics_weighted_by_masked_lm_weights():
@@ -200,46 +207,127 @@ def _mlm_logits_from_hub(module_dir, input_ids, positions):
             return session.run(logits)
 
 
+def write_headerless_reviews(directory, count=16):
+    """A generic-task CSV without a header: id, review, stars. Reading it needs
+    --task_option header=false text_a=1 label=2, typed (a string "false" is refused, a column
+    "1" is a name)."""
+    os.makedirs(directory)
+    rows = []
+    for index in range(count):
+        good = index % 2 == 0
+        rows.append('%d,"The film %d was %s. I %s it! Rated %d.",%s' % (
+            index, index, "great" if good else "bad", "loved" if good else "hated",
+            8 if good else 2, "pos" if good else "neg"))
+    with open(os.path.join(directory, "train.csv"), "w") as handle:
+        handle.write("\n".join(rows) + "\n")
+    return directory
+
+
+def further_pretrain_cli(args):
+    """bert-tf1-further-pretrain in a subprocess (the console script's module)."""
+    return run_python(["-m", "bert_tf1.further_pretraining", "--noprogress"] + args)
+
+
 @pytest.mark.e2e
-def test_further_pretraining_exports_hub_module_with_trained_mlm(tiny_hub_module, tmp_path):
-    from bert_tf1.data import fixtures
-    from bert_tf1.further_pretraining import further_pretrain, split_sentences
+def test_further_pretraining_cli_from_hub_module_with_task_options(tiny_hub_module, tmp_path):
+    from bert_tf1.further_pretraining import split_sentences
 
     assert split_sentences("Good film! I liked it.<br /><br />Rated 8.") == [
         "Good film!", "I liked it.", "Rated 8."]
-    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "imdb"), per_label=10)
-    produced = further_pretrain("imdb", data_dir, str(tmp_path / "further"),
-                                init_hub_module=tiny_hub_module, max_seq_length=32,
-                                max_predictions_per_seq=5, dupe_factor=2, train_batch_size=8,
-                                learning_rate=1e-3, num_train_steps=5, seed=0)
-    assert produced["num_examples"] == 20 and produced["checkpoint"].endswith("-5")
-    with open(produced["corpus"]) as handle:
-        assert handle.read().startswith("The film 0 was bad.\nRated 2.\n\n")
+    data_dir = write_headerless_reviews(str(tmp_path / "reviews"))
+    output_dir = str(tmp_path / "further")
+    result = further_pretrain_cli([
+        "--task_name=csv", "--data_dir=" + data_dir, "--output_dir=" + output_dir,
+        "--init_hub_module=" + tiny_hub_module, "--task_option", "header=false",
+        "--task_option", "text_a=1", "--task_option=label=2", "--max_seq_length=32",
+        "--max_predictions_per_seq=5", "--dupe_factor=2", "--train_batch_size=8",
+        "--learning_rate=1e-3", "--num_train_steps=5", "--seed=0"])
+    assert "further pre-trained on 16 examples" in result.stdout
+    with open(os.path.join(output_dir, "corpus.txt")) as handle:
+        assert handle.read().startswith("The film 0 was great.\nI loved it!\nRated 8.\n\n")
+    with open(os.path.join(output_dir, "further_pretraining.json")) as handle:
+        manifest = json.load(handle)
+    assert manifest["arguments"]["task_options"] == {"header": False, "text_a": 1, "label": 2}
+    assert manifest["arguments"]["init_hub_module"] == tiny_hub_module
+    assert manifest["counts"]["num_examples"] == 16
+    assert tf.train.latest_checkpoint(os.path.join(output_dir, "model")).endswith("-5")
+
+    bert_dir, hub_dir = os.path.join(output_dir, "bert"), os.path.join(output_dir, "hub")
     input_ids = np.array([[2, 40, 50, 60, 70, 80, 3, 0], [2, 41, 4, 61, 71, 3, 90, 3]],
                          np.int32)
     positions = np.array([[1, 3], [2, 6]], np.int32)
-    exported = _mlm_logits_from_hub(produced["hub_module"], input_ids, positions)
-    trained = _mlm_logits_from_checkpoint(produced["bert_dir"], input_ids, positions)
+    exported = _mlm_logits_from_hub(hub_dir, input_ids, positions)
+    trained = _mlm_logits_from_checkpoint(bert_dir, input_ids, positions)
     original = _mlm_logits_from_hub(tiny_hub_module, input_ids, positions)
     np.testing.assert_allclose(exported, trained, atol=1e-5)
     assert np.abs(exported - original).max() > 1e-2  # training changed the weights
     names = [name for name, _ in tf.train.list_variables(
-        os.path.join(produced["bert_dir"], "bert_model.ckpt"))]
+        os.path.join(bert_dir, "bert_model.ckpt"))]
     assert "cls/predictions/output_bias" in names
     assert not [name for name in names if "adam" in name or name == "global_step"]
 
-    # The further-pre-trained module fine-tunes with run_classifier_hub's pipeline.
-    from bert_tf1.classifier_pipeline import ClassifierRunSettings, run_classifier
 
+@pytest.mark.e2e
+def test_further_pretraining_cli_from_checkpoint_then_fine_tune(tiny_bert_dir, tmp_path):
+    from bert_tf1 import pretraining_data
+    from bert_tf1.data import fixtures
+
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "imdb"), per_label=10)
+    output_dir = str(tmp_path / "further")
+    # Every data and training flag away from its default, so the checks below see each one.
+    result = further_pretrain_cli([
+        "--task_name=imdb", "--data_dir=" + data_dir, "--output_dir=" + output_dir,
+        "--init_checkpoint=" + os.path.join(tiny_bert_dir, "bert_model.ckpt"),
+        "--max_seq_length=32", "--max_predictions_per_seq=5", "--dupe_factor=2",
+        "--short_seq_prob=0.5", "--do_whole_word_mask", "--random_seed=7", "--tokenizer=python",
+        "--num_workers=2", "--train_batch_size=8", "--learning_rate=1e-3",
+        "--num_train_steps=6", "--num_warmup_steps=2", "--save_checkpoints_steps=3",
+        "--seed=3", "--do_eval", "--eval_batch_size=4", "--max_eval_steps=3"])
+    assert "further pre-trained on 20 examples" in result.stdout
+    assert "***** Eval results *****" in result.stdout
+    model_dir = os.path.join(output_dir, "model")
+    # --save_checkpoints_steps=3: a checkpoint at step 3 as well as the last one.
+    assert os.path.exists(os.path.join(model_dir, "model.ckpt-3.index"))
+    assert os.path.exists(os.path.join(model_dir, "model.ckpt-6.index"))
+    results = read_results(os.path.join(model_dir, "eval_results.txt"))
+    assert results["global_step"] == 6 and all(name in results for name in METRICS)
+    with open(os.path.join(output_dir, "further_pretraining.json")) as handle:
+        manifest = json.load(handle)
+    assert manifest["arguments"]["seed"] == 3 and manifest["arguments"]["random_seed"] == 7
+    assert manifest["tokenizer"] == "python" and manifest["num_workers"] == 2
+    assert manifest["arguments"]["vocab_file"] == os.path.join(tiny_bert_dir, "vocab.txt")
+    # The data flags reached create_pretraining_data: the same bytes as calling it with them,
+    # other bytes without --do_whole_word_mask or with the default --short_seq_prob.
+    corpus = os.path.join(output_dir, "corpus.txt")
+    vocab = os.path.join(tiny_bert_dir, "vocab.txt")
+    data = dict(max_seq_length=32, max_predictions_per_seq=5, dupe_factor=2, random_seed=7,
+                short_seq_prob=0.5, do_whole_word_mask=True)
+
+    def make(name, **changes):
+        path = str(tmp_path / name)
+        pretraining_data.create_pretraining_data(corpus, path, vocab, **dict(data, **changes))
+        with open(path, "rb") as handle:
+            return handle.read()
+
+    with open(os.path.join(output_dir, "pretraining_data.tfrecord"), "rb") as handle:
+        written = handle.read()
+    assert written == make("same.tfrecord")
+    assert written != make("no_wwm.tfrecord", do_whole_word_mask=False)
+    assert written != make("short.tfrecord", short_seq_prob=0.1)
+
+    # Its hub module fine-tunes with the top-level run_classifier_hub.py, Google's flags.
     classifier_dir = str(tmp_path / "classifier")
-    run_classifier(ClassifierRunSettings(
-        task_name="imdb", data_dir=data_dir, output_dir=classifier_dir,
-        bert_hub_module_handle=produced["hub_module"], do_train=True, do_eval=True,
-        eval_split="test", max_seq_length=24, train_batch_size=8, num_train_epochs=1.0,
-        learning_rate=1e-3, show_progress=False))
+    fine_tuned = run_python([
+        "run_classifier_hub.py", "--task_name=imdb", "--data_dir=" + data_dir,
+        "--output_dir=" + classifier_dir,
+        "--bert_hub_module_handle=" + os.path.join(output_dir, "hub"), "--do_train=True",
+        "--do_eval=True", "--eval_split=test", "--max_seq_length=24", "--train_batch_size=8",
+        "--num_train_epochs=1.0", "--learning_rate=1e-3"])
+    assert "***** Eval results *****" in fine_tuned.stdout
     with open(os.path.join(classifier_dir, "eval_results.json")) as handle:
-        result = json.load(handle)
-    assert result["num_eval_examples"] == 20 and "auc" in result
+        fine_tune_results = json.load(handle)
+    assert fine_tune_results["num_eval_examples"] == 20 and "auc" in fine_tune_results
+    assert fine_tune_results["global_step"] >= 2  # 20 examples, batch 8, one epoch
 
 
 def test_further_pretraining_cli_errors(tmp_path):
@@ -252,3 +340,69 @@ def test_further_pretraining_cli_errors(tmp_path):
                            "--init_checkpoint=" + str(tmp_path)], check=False)
     assert no_vocab.returncode == 2 and "no vocab.txt" in no_vocab.stderr
     assert "Traceback" not in no_vocab.stderr
+    bad_option = run_python(["-m", "bert_tf1.further_pretraining", "--task_name=csv",
+                             "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
+                             "--init_checkpoint=" + str(tmp_path),
+                             "--task_option", "header=maybe"], check=False)
+    assert bad_option.returncode == 2 and "Traceback" not in bad_option.stderr
+    assert "--task_option header=maybe" in bad_option.stderr
+    assert "expected a boolean" in bad_option.stderr
+    no_equals = run_python(["-m", "bert_tf1.further_pretraining", "--task_name=csv",
+                            "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
+                            "--init_checkpoint=" + str(tmp_path), "--task_option", "header"],
+                           check=False)
+    assert no_equals.returncode == 2 and "expected key=value" in no_equals.stderr
+
+
+EXTRA_WORDS = ["zephyrword%s" % letter for letter in "abcdefghijklmnopqrst"]
+
+
+def write_bigger_vocab(tiny_bert_dir, path):
+    """The tiny vocabulary plus 20 words: another model's vocab.txt (ids 817 and up)."""
+    with open(os.path.join(tiny_bert_dir, "vocab.txt")) as handle:
+        tokens = handle.read().split("\n")[:-1]
+    with open(path, "w") as handle:
+        handle.write("\n".join(tokens + EXTRA_WORDS) + "\n")
+    return path, len(tokens)
+
+
+def test_data_made_with_another_vocab(tiny_bert_dir, tmp_path):
+    from bert_tf1 import pretraining_data
+
+    vocab, size = write_bigger_vocab(tiny_bert_dir, str(tmp_path / "vocab.txt"))
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join(
+        "\n".join(" ".join(EXTRA_WORDS[(d + s + k) % 20] for k in range(6)) + " ."
+                  for s in range(3)) for d in range(8)) + "\n")
+    data = str(tmp_path / "data.tfrecord")
+    pretraining_data.create_pretraining_data(str(corpus), data, vocab, max_seq_length=SEQ,
+                                             max_predictions_per_seq=PREDS, dupe_factor=1)
+    with pytest.raises(BertTF1Error) as error:
+        pretraining.run_pretraining(_settings(tiny_bert_dir, data, str(tmp_path / "run"),
+                                              do_train=True))
+    message = str(error.value)
+    assert data in message and "outside the model's vocabulary" in message
+    assert "vocab_size %d" % size in message and "another vocab.txt" in message
+    assert not os.path.exists(str(tmp_path / "run"))
+
+
+def test_further_pretraining_vocab_disagreeing_with_config(tiny_bert_dir, tiny_hub_module,
+                                                           tmp_path):
+    from bert_tf1.data import fixtures
+    from bert_tf1.further_pretraining import further_pretrain
+
+    vocab, size = write_bigger_vocab(tiny_bert_dir, str(tmp_path / "vocab.txt"))
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "imdb"), per_label=2)
+    for start in (dict(init_checkpoint=os.path.join(tiny_bert_dir, "bert_model.ckpt")),
+                  dict(init_hub_module=tiny_hub_module)):
+        output_dir = str(tmp_path / "further")
+        with pytest.raises(BertTF1Error) as error:
+            # Small settings: should the check regress, the run fails in seconds, not hours.
+            further_pretrain("imdb", data_dir, output_dir, vocab_file=vocab, max_seq_length=32,
+                             max_predictions_per_seq=5, dupe_factor=1, train_batch_size=2,
+                             num_train_steps=1, **start)
+        message = str(error.value)
+        assert "%s has %d tokens" % (vocab, size + 20) in message, message
+        assert "vocab_size = %d" % size in message
+        # Checked before any data is made.
+        assert not os.path.exists(output_dir)

@@ -1,7 +1,10 @@
 """create_pretraining_data.py: masked-LM + next-sentence TFRecords from plain text.
 
 Same flags and defaults as google-research/bert's create_pretraining_data.py, so its command lines
-run unchanged (see bert_tf1.pretraining_data for the format and the algorithm).
+run unchanged (see bert_tf1.pretraining_data for the format and the algorithm). The output is
+Google's record for record except with several input files: each file starts a new document
+(Google's joins a file's last document to the next file's first unless a blank line ends the
+file), and a glob's matches are read in sorted order (Google's: the file system's order).
 """
 import sys
 
@@ -17,8 +20,8 @@ def define_flags():
     if "dupe_factor" in FLAGS:
         return
     flags.DEFINE_string("input_file", None, "Input raw text file (or comma-separated list of "
-                        "files; globs allowed): one sentence per line, blank line between "
-                        "documents.")
+                        "files; globs allowed, matches sorted): one sentence per line, blank "
+                        "line between documents; each file starts a new document.")
     flags.DEFINE_string("output_file", None, "Output TF example file (or comma-separated list "
                         "of files).")
     flags.DEFINE_string("vocab_file", None, "The vocabulary file that the BERT model was "
