@@ -142,6 +142,10 @@ def _format(value):
     return "%d" % value if isinstance(value, (int, float)) else str(value)
 
 
+def _format_seconds(value):
+    return "—" if value is None else "%.0f" % value
+
+
 def _prediction_arrays(run):
     """(gold label ids, class probabilities [n, num_labels], label names) from predictions."""
     labels = run["labels"]
@@ -303,7 +307,7 @@ def render_markdown(report):
     for run in report["runs"]:
         check = run["recomputed"]
         lines.append("| %s | %s | %s | %s | %s |" % (
-            run["variant"], _format(run["train_seconds"]), _format(check.get("examples")),
+            run["variant"], _format_seconds(run["train_seconds"]), _format(check.get("examples")),
             _format(check.get("accuracy")), _settings_line(run["settings"], _SHOWN_SETTINGS)))
     if report["overrides"]:
         lines += ["", "Deviations from the recipe (given on the command line): %s" % ", ".join(
