@@ -1,6 +1,7 @@
 """bert_tf1.run_classifier keeps google-research/bert's names and leading parameters."""
 import inspect
 import json
+import os
 
 from bert_tf1 import run_classifier
 
@@ -71,3 +72,41 @@ def test_cli_flags_are_a_superset_of_googles_with_the_same_defaults():
     different = {name: (google[name], ours[name]) for name in google
                  if google[name] != ours[name]}
     assert not different, "defaults differ (google, ours): %s" % different
+
+
+def test_run_classifier_py_checkpoint_signatures_build_and_restore(tiny_bert_dir, tmp_path):
+    """Google's run_classifier.py calls: create_model(bert_config, ...) and
+    model_fn_builder(bert_config, num_labels, init_checkpoint, ...) with TPUEstimator on CPU."""
+    import numpy as np
+    import pytest
+    import tensorflow as tf
+    from bert import modeling
+
+    config = modeling.BertConfig.from_json_file(os.path.join(tiny_bert_dir, "bert_config.json"))
+    checkpoint = os.path.join(tiny_bert_dir, "bert_model.ckpt")
+    with tf.Graph().as_default():
+        ids = tf.zeros([3, 8], tf.int32)
+        loss, per_example, logits, probabilities = run_classifier.create_model(
+            config, False, ids, tf.ones([3, 8], tf.int32), ids, tf.zeros([3], tf.int32), 2,
+            False)
+        assert logits.shape.as_list() == [3, 2] and per_example.shape.as_list() == [3]
+        assert {v.name.split("/")[0] for v in tf.compat.v1.global_variables()} >= {"bert"}
+
+    model_fn = run_classifier.model_fn_builder(
+        bert_config=config, num_labels=2, init_checkpoint=checkpoint, learning_rate=0.0,
+        num_train_steps=1, num_warmup_steps=0, use_tpu=False, use_one_hot_embeddings=False)
+    features = [run_classifier.InputFeatures([2, 10 + i, 3, 0], [1, 1, 1, 0], [0] * 4, i % 2)
+                for i in range(4)]
+    estimator = tf.compat.v1.estimator.tpu.TPUEstimator(
+        use_tpu=False, model_fn=model_fn, train_batch_size=4, eval_batch_size=4,
+        config=tf.compat.v1.estimator.tpu.RunConfig(model_dir=str(tmp_path / "run")))
+    estimator.train(run_classifier.input_fn_builder(features, 4, True, True), max_steps=1)
+    # learning_rate 0: the trained model still holds the checkpoint's BERT, not a random one.
+    name = "bert/embeddings/word_embeddings"
+    np.testing.assert_array_equal(estimator.get_variable_value(name),
+                                  tf.train.load_checkpoint(checkpoint).get_tensor(name))
+
+    with pytest.raises(TypeError, match="missing arguments of run_classifier.py's form: "
+                                        "init_checkpoint"):
+        run_classifier.model_fn_builder(bert_config=config, num_labels=2, learning_rate=1e-5,
+                                        num_train_steps=1, num_warmup_steps=0, use_tpu=False)
