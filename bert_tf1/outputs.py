@@ -70,8 +70,18 @@ def dumps_json(value, **kwargs):
 
 
 def format_eval_results(results):
-    """google-research/bert's eval_results.txt text: 'key = value' per line, keys sorted."""
-    return "".join("%s = %s\n" % (key, str(_plain(results[key]))) for key in sorted(results))
+    """google-research/bert's eval_results.txt text: 'key = value' per line, keys sorted.
+
+    Google writes str() of Estimator's float32 results ('0.8455', '119.0'); floats are printed
+    the same way here, so the file reads like Google's. eval_results.json keeps full precision.
+    """
+    def text(value):
+        value = _plain(value)
+        if isinstance(value, float):
+            return str(np.float32(value))
+        return str(value)
+
+    return "".join("%s = %s\n" % (key, text(results[key])) for key in sorted(results))
 
 
 def write_eval_results(output_dir, results, prefix="eval"):
@@ -217,6 +227,7 @@ def write_train_history(output_dir, history):
 
     Estimator on CPU writes no per-step loss summary, and a resumed run only sees its own steps,
     so the pairs of earlier runs in the same output_dir are kept (a step seen again is replaced).
+    A non-finite loss is written as null.
     """
     import tensorflow as tf
 
@@ -226,6 +237,7 @@ def write_train_history(output_dir, history):
         with tf.io.gfile.GFile(path, "r") as handle:
             merged = {int(step): loss for step, loss in json.load(handle)["loss"]}
     merged.update((int(step), float(loss)) for step, loss in history)
-    text = json.dumps({"loss": [[step, merged[step]] for step in sorted(merged)]}) + "\n"
+    # A diverged step's NaN loss is written as null (strict JSON), not dropped.
+    text = dumps_json({"loss": [[step, merged[step]] for step in sorted(merged)]}) + "\n"
     atomic_io.write_text_atomically(path, text)
     return path

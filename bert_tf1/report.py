@@ -60,6 +60,7 @@ def read_run(run_dir, variant):
     results = _read_json(os.path.join(run_dir, outputs.EVAL_RESULTS_JSON), "eval results")
     history_path = os.path.join(run_dir, outputs.TRAIN_HISTORY_JSON)
     history = _read_json(history_path, "history")["loss"] if _gfile().exists(history_path) else []
+    history = [pair for pair in history if pair[1] is not None]  # null: a non-finite loss
     predictions = []
     predictions_path = os.path.join(run_dir, outputs.PREDICTIONS_JSONL)
     if _gfile().exists(predictions_path):

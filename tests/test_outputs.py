@@ -15,6 +15,11 @@ def test_eval_results_in_googles_format_and_json(tmp_path):
     assert open(txt).read() == "auc = 0.75\neval_accuracy = 0.5\nglobal_step = 12\n"
     assert json.load(open(js)) == {"auc": 0.75, "eval_accuracy": 0.5, "global_step": 12}
     assert sorted(os.listdir(str(tmp_path))) == ["eval_results.json", "eval_results.txt"]
+    # Floats read as Google's str(float32) does; the JSON keeps every digit.
+    txt, js = outputs.write_eval_results(str(tmp_path), {"loss": 7.3154826164245605,
+                                                         "true_positives": 119.0})
+    assert open(txt).read() == "loss = 7.3154826\ntrue_positives = 119.0\n"
+    assert json.load(open(js))["loss"] == 7.3154826164245605
 
 
 def strict_json(path):
@@ -101,3 +106,5 @@ def test_train_history_merges_resumed_runs(tmp_path):
     outputs.write_train_history(str(tmp_path), [(1, 0.9), (2, 0.8)])
     path = outputs.write_train_history(str(tmp_path), [(2, 0.7), (3, 0.5)])
     assert json.load(open(path)) == {"loss": [[1, 0.9], [2, 0.7], [3, 0.5]]}
+    path = outputs.write_train_history(str(tmp_path), [(4, float("nan"))])
+    assert strict_json(path)["loss"][-1] == [4, None]

@@ -128,3 +128,10 @@ def test_loss_curve_also_reads_the_event_files(tmp_path):
                                 str(tmp_path / "report"))
     with open(built["plots"]["loss"], "rb") as handle:
         assert handle.read(8) == PNG_MAGIC
+
+
+def test_a_null_loss_in_the_history_is_left_out_of_the_curve(tmp_path):
+    fake_run(str(tmp_path / "run"), [0, 1], [0.4, 0.6], history=((1, 0.7), (2, None), (3, 0.5)))
+    run = report.read_run(str(tmp_path / "run"), "run")
+    assert run["history"] == [[1, 0.7], [3, 0.5]]
+    assert report.plot_loss_curves([run], str(tmp_path / "loss.png"))
