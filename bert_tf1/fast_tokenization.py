@@ -216,6 +216,13 @@ class FastFullTokenizer(object):
     def convert_tokens_to_ids(self, tokens):
         return self.python_tokenizer.convert_tokens_to_ids(tokens)
 
+    def fingerprint(self):
+        """The wrapped FullTokenizer's fingerprint: the ids are the same, so TFRecords cached
+        with either tokenizer stay valid for the other (features.tokenizer_fingerprint)."""
+        from bert_tf1 import features
+
+        return features.tokenizer_fingerprint(self.python_tokenizer)
+
     def convert_ids_to_tokens(self, ids):
         return self.python_tokenizer.convert_ids_to_tokens(ids)
 
@@ -230,8 +237,6 @@ def choose_tokenizer(kind, vocab_file, do_lower_case=True):
     Returns:
       FullTokenizer or FastFullTokenizer (same tokens and ids either way).
     """
-    import tensorflow as tf
-
     from bert import tokenization
 
     if kind not in TOKENIZER_CHOICES:
@@ -239,10 +244,29 @@ def choose_tokenizer(kind, vocab_file, do_lower_case=True):
             TOKENIZER_CHOICES)))
     if kind == "fast":
         return FastFullTokenizer(vocab_file, do_lower_case)
-    python_tokenizer = tokenization.FullTokenizer(vocab_file=vocab_file,
-                                                  do_lower_case=do_lower_case)
+    return wrap_tokenizer(kind, tokenization.FullTokenizer(vocab_file=vocab_file,
+                                                           do_lower_case=do_lower_case))
+
+
+def wrap_tokenizer(kind, python_tokenizer):
+    """choose_tokenizer for an already loaded FullTokenizer (e.g. a hub module's).
+
+    Returns:
+      python_tokenizer itself ("python", or "auto" where the fast path cannot match it), or a
+      FastFullTokenizer wrapping it.
+
+    Raises:
+      BertTF1Error: unknown kind, or "fast" where the fast path cannot match.
+    """
+    import tensorflow as tf
+
+    if kind not in TOKENIZER_CHOICES:
+        raise BertTF1Error("--tokenizer %r: expected one of %s" % (kind, ", ".join(
+            TOKENIZER_CHOICES)))
     if kind == "python":
         return python_tokenizer
+    if kind == "fast":
+        return FastFullTokenizer(None, python_tokenizer=python_tokenizer)
     try:
         problem = fast_path_problem(python_tokenizer)
     except BertTF1Error:
@@ -250,7 +274,7 @@ def choose_tokenizer(kind, vocab_file, do_lower_case=True):
     if problem:
         tf.compat.v1.logging.info("--tokenizer=auto: using bert's Python tokenizer: %s", problem)
         return python_tokenizer
-    return FastFullTokenizer(vocab_file, python_tokenizer=python_tokenizer)
+    return FastFullTokenizer(None, python_tokenizer=python_tokenizer)
 
 
 def tokenizer_name(tokenizer):

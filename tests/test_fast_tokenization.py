@@ -176,3 +176,31 @@ def test_fast_refused_where_it_cannot_match(vocab_file, tmp_path, monkeypatch):
     no_unk.write_text("".join(t + "\n" for t in tiny_bert.tiny_vocab_tokens() if t != "[UNK]"))
     with pytest.raises(BertTF1Error, match=r"the vocabulary has no \[UNK\] token"):
         fast_tokenization.choose_tokenizer("fast", str(no_unk))
+
+
+def test_classifier_feature_conversion_is_the_same_with_either_tokenizer(tiny_hub_module,
+                                                                         tmp_path):
+    from bert_tf1 import features
+    from bert_tf1.classifier_pipeline import ClassifierRunSettings, make_tokenizer
+    from bert_tf1.data import fixtures, load_examples
+
+    def tokenizer(kind):
+        return make_tokenizer(ClassifierRunSettings(bert_hub_module_handle=tiny_hub_module,
+                                                    tokenizer=kind))
+
+    fast, python = tokenizer("fast"), tokenizer("python")
+    assert isinstance(fast, fast_tokenization.FastFullTokenizer)
+    assert isinstance(tokenizer("auto"), fast_tokenization.FastFullTokenizer)
+    assert isinstance(python, tokenization.FullTokenizer)
+    # Same ids, hence cached TFRecords made with one are current for the other.
+    assert features.tokenizer_fingerprint(fast) == features.tokenizer_fingerprint(python)
+    data_dir = fixtures.write_fixture("mrpc", str(tmp_path / "mrpc"))
+    examples = load_examples("mrpc", data_dir, "train")
+    examples += [type(examples[0])("x-%d" % i, text, None, "1")
+                 for i, text in enumerate(CORPUS) if text.strip()]
+    converted = [[vars(feature) for feature in features.convert_examples_to_features(
+        examples, ["0", "1"], 48, chosen, truncation="head+tail:8", show_progress=False)]
+        for chosen in (fast, python)]
+    assert converted[0] == converted[1]
+    with pytest.raises(BertTF1Error, match="--tokenizer 'slow': expected one of"):
+        tokenizer("slow")

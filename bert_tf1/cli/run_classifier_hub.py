@@ -98,6 +98,11 @@ def define_flags(flag_values=None):
            "pooler and the head (0: all layers).")
     define("bool", "deterministic", False, "Same seed on the same machine -> same numbers: "
            "a hub module is loaded as a checkpoint so its dropout follows --seed.")
+    define("enum", "tokenizer", "auto", ["auto", "fast", "python"],
+           "WordPiece tokenizer for feature conversion: 'fast' = HuggingFace tokenizers "
+           "giving bert's exact WordPieces (texts it would split differently go to bert's "
+           "tokenizer), 'python' = bert's FullTokenizer, 'auto' = fast where it can match "
+           "bert here. The features are the same.")
     define("bool", "pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
            "automatically with --use_tpu; exact metrics either way).")
 

@@ -1,0 +1,131 @@
+#!/usr/bin/env python
+"""Feature conversion speed for classification: Google's run_classifier vs ours with bert's
+Python tokenizer vs ours with HuggingFace tokenizers, measured side by side in one run.
+
+    python benchmarks/classifier_features_speed.py [--csv train.csv] [--vocab_file vocab.txt]
+        [--examples 2000] [--max_seq_length 128] [--repeats 2]
+
+Input: a CSV with columns text,label (e.g. what `bert-tf1-get-data imdb` writes; default
+runs/minilm-imdb/imdb/train.csv when it exists) and a WordPiece vocabulary (default MiniLM's
+bert-base-uncased vocab under runs/minilm-imdb when it exists); without them, synthetic reviews
+over the tiny BERT's vocabulary. Every configuration converts the same examples in this process;
+the table gives the fastest of --repeats rounds, and the script checks that all three produced
+identical features (input_ids, input_mask, segment_ids, label_id) before printing. Ratio = the
+configuration's examples/s over Google's. Times exclude TensorFlow start-up.
+"""
+import argparse
+import csv
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CSV = os.path.join(REPO, "runs", "minilm-imdb", "imdb", "train.csv")
+DEFAULT_VOCAB = os.path.join(REPO, "runs", "minilm-imdb", "minilm", "bert", "vocab.txt")
+
+
+def read_examples(path, limit):
+    """(text, label) pairs from a text,label CSV, the first `limit` of them."""
+    csv.field_size_limit(sys.maxsize)
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = [(row["text"], row["label"]) for row in csv.DictReader(handle)]
+    return rows[:limit]
+
+
+def synthetic_examples(limit, seed=0):
+    """Review-length texts (150-400 words) over the tiny vocabulary, labels 0/1."""
+    from bert_tf1 import tiny_bert
+
+    words = [token for token in tiny_bert.tiny_vocab_tokens() if token.isalpha()]
+    rng = random.Random(seed)
+    return [(" ".join(rng.choice(words) for _ in range(rng.randint(150, 400))).capitalize()
+             + ".", str(index % 2)) for index in range(limit)]
+
+
+def convert_google(pairs, labels, max_seq_length, vocab_file):
+    from bert import run_classifier, tokenization
+
+    tokenizer = tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=True)
+    examples = [run_classifier.InputExample(guid=str(i), text_a=text, label=label)
+                for i, (text, label) in enumerate(pairs)]
+    return run_classifier.convert_examples_to_features(examples, labels, max_seq_length,
+                                                       tokenizer)
+
+
+def convert_ours(pairs, labels, max_seq_length, vocab_file, kind):
+    from bert_tf1 import fast_tokenization, features
+    from bert_tf1.data.examples import InputExample
+
+    tokenizer = fast_tokenization.choose_tokenizer(kind, vocab_file, do_lower_case=True)
+    assert fast_tokenization.tokenizer_name(tokenizer) == kind, kind
+    examples = [InputExample(str(i), text, None, label) for i, (text, label) in enumerate(pairs)]
+    return features.convert_examples_to_features(examples, labels, max_seq_length, tokenizer,
+                                                 show_progress=False)
+
+
+def as_rows(converted):
+    return [(f.input_ids, f.input_mask, f.segment_ids, f.label_id) for f in converted]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--csv", default=DEFAULT_CSV if os.path.exists(DEFAULT_CSV) else None)
+    parser.add_argument("--vocab_file",
+                        default=DEFAULT_VOCAB if os.path.exists(DEFAULT_VOCAB) else None)
+    parser.add_argument("--examples", type=int, default=2000)
+    parser.add_argument("--max_seq_length", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args(argv)
+
+    from absl import flags
+
+    from bert_tf1 import compat, tiny_bert
+
+    compat.setup_tf1()
+    flags.FLAGS.mark_as_parsed()  # bert's tokenizer reads --preserve_unused_tokens
+    vocab_file = args.vocab_file
+    if args.csv and vocab_file:
+        pairs, source = read_examples(args.csv, args.examples), args.csv
+    else:
+        pairs, source = synthetic_examples(args.examples), "synthetic reviews"
+        vocab_file = os.path.join(REPO, "runs", "benchmark_tiny_vocab.txt")
+        os.makedirs(os.path.dirname(vocab_file), exist_ok=True)
+        with open(vocab_file, "w", encoding="utf-8") as handle:
+            handle.write("".join(token + "\n" for token in tiny_bert.tiny_vocab_tokens()))
+    labels = sorted({label for _, label in pairs})
+    print("%d examples from %s, vocab %s, max_seq_length %d, %d CPUs, load average %.1f"
+          % (len(pairs), source, vocab_file, args.max_seq_length, os.cpu_count(),
+             os.getloadavg()[0]))
+    runs = [("google run_classifier", lambda: convert_google(pairs, labels, args.max_seq_length,
+                                                             vocab_file)),
+            ("ours, --tokenizer=python", lambda: convert_ours(pairs, labels, args.max_seq_length,
+                                                              vocab_file, "python")),
+            ("ours, --tokenizer=fast", lambda: convert_ours(pairs, labels, args.max_seq_length,
+                                                            vocab_file, "fast"))]
+    best, outputs = {}, {}
+    for _ in range(args.repeats):  # rounds interleave the configurations: fairer under drift
+        for name, run in runs:
+            started = time.time()
+            outputs[name] = as_rows(run())
+            seconds = time.time() - started
+            best[name] = min(seconds, best.get(name, seconds))
+    reference = outputs[runs[0][0]]
+    same = all(outputs[name] == reference for name, _ in runs)
+    base = len(pairs) / best[runs[0][0]]
+    print("")
+    print("| conversion | seconds | examples/s | ratio to Google's |")
+    print("|---|---|---|---|")
+    for name, _ in runs:
+        rate = len(pairs) / best[name]
+        print("| %s | %.2f | %.0f | %.2f |" % (name, best[name], rate, rate / base))
+    print("\nfeatures: %s (fastest of %d round%s; load average %.1f after)" % (
+        "identical in all three" if same else "DIFFERENT", args.repeats,
+        "" if args.repeats == 1 else "s", os.getloadavg()[0]))
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
