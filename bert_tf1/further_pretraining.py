@@ -29,6 +29,7 @@ import os
 import re
 import sys
 
+from bert_tf1 import cli
 from bert_tf1.errors import BertTF1Error
 
 # A sentence ends at . ! or ? (possibly followed by closing quotes/brackets) before whitespace.
@@ -287,12 +288,7 @@ def build_arg_parser():
                         "inferred from the hub module")
     parser.add_argument("--vocab_file", help="default: next to --init_checkpoint, or the "
                         "module's assets/vocab.txt; must match the config's vocab_size")
-    casing = parser.add_mutually_exclusive_group()
-    casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
-                        const=True, default=None,
-                        help="default: inferred from the vocabulary")
-    casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
-                        const=False)
+    cli.add_casing_arguments(parser, "tokenize with do_lower_case")
     parser.add_argument("--split", default="train", help="split whose texts are used")
     parser.add_argument("--task_option", dest="task_options", action="append", default=[],
                         metavar="NAME=VALUE",

@@ -48,6 +48,7 @@ import sys
 
 import numpy as np
 
+from bert_tf1 import cli
 from bert_tf1.errors import BertTF1Error
 
 SAFETENSORS_NAME = "model.safetensors"
@@ -643,12 +644,7 @@ def build_to_hf_arg_parser():
                              "(BertForPreTraining / BertForMaskedLM), 'none' gives encoder... "
                              "(BertModel); auto: 'bert' when the checkpoint has a "
                              "pre-training head")
-    casing = parser.add_mutually_exclusive_group()
-    casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
-                        const=True, default=None,
-                        help="write do_lower_case=true (default: inferred from the vocabulary)")
-    casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
-                        const=False, help="write do_lower_case=false (cased models)")
+    cli.add_casing_arguments(parser, "write do_lower_case")
     return parser
 
 

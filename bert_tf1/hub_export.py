@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from bert_tf1 import cli
 from bert_tf1.errors import BertTF1Error
 
 TRAIN_TAGS = {"train"}
@@ -144,12 +145,7 @@ def build_arg_parser():
     parser.add_argument("--bert_dir", required=True,
                         help="directory with bert_config.json, vocab.txt, bert_model.ckpt.*")
     parser.add_argument("--output", required=True, help="module directory to write")
-    casing = parser.add_mutually_exclusive_group()
-    casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
-                        const=True, default=None,
-                        help="record do_lower_case=True (default: inferred from the vocabulary)")
-    casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
-                        const=False, help="record do_lower_case=False (cased models)")
+    cli.add_casing_arguments(parser, "record do_lower_case")
     parser.add_argument("--checkpoint", default=None,
                         help="checkpoint prefix to export instead of BERT_DIR/bert_model.ckpt")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing module")

@@ -17,3 +17,18 @@ def print_eval_results(results):
         print("***** Eval results *****")
         for key, value in sorted(results.items()):
             print("  %s = %s" % (key, value))
+
+
+def add_casing_arguments(parser, what="do_lower_case"):
+    """--do_lower_case / --nodo_lower_case (Google's flag spelling) on an argparse parser.
+
+    The value is None when neither is given: the callers then infer the casing from the
+    vocabulary (hub_export.infer_do_lower_case).
+    """
+    casing = parser.add_mutually_exclusive_group()
+    casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
+                        const=True, default=None,
+                        help="%s=true (default: inferred from the vocabulary)" % what)
+    casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
+                        const=False, help="%s=false (cased models)" % what)
+    return casing
