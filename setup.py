@@ -22,7 +22,7 @@ setup(
     license="Apache-2.0",
     packages=find_packages(exclude=("tests", "tests.*")),
     package_data={"bert_tf1": ["resources/*.txt", "resources/recipes/*.json"]},
-    python_requires=">=3.6,<3.8",
+    python_requires=">=3.7.1,<3.8",  # the lock is 3.7's (pandas 1.3.5 needs 3.7.1)
     # Ranges, not pins: requirements-tf1.txt is the lock (tests/test_packaging.py checks that every
     # pin in the lock satisfies these ranges).
     install_requires=[
@@ -55,7 +55,6 @@ setup(
         ],
     },
     classifiers=[
-        "Programming Language :: Python :: 3.6",
         "Programming Language :: Python :: 3.7",
         "Topic :: Scientific/Engineering :: Artificial Intelligence",
     ],

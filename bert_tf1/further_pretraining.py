@@ -115,14 +115,13 @@ def task_options_from_pairs(task_name, pairs):
     >>> task_options_from_pairs("csv", ["text_a=review", "skip_empty=false"])  # doctest: +SKIP
     {'text_a': 'review', 'skip_empty': False}
     """
-    from bert_tf1.cli.run_classifier_hub import task_options_from_flags
+    from bert_tf1.data import get_task, tasks
 
-    # run_classifier_hub's parser reads these flags too; further pre-training has only
-    # --task_option, so the others are unset.
-    values = dict(text_a_column=None, text_b_column=None, label_column=None, label_list=None,
-                  header=None, train_file=None, dev_file=None, test_file=None,
-                  task_name=task_name, task=None, task_option=list(pairs or ()))
-    return task_options_from_flags(values)
+    try:
+        spec = get_task(task_name) if task_name else None
+    except BertTF1Error:
+        spec = None  # an unknown task is reported, with the known ones, when it is loaded
+    return tasks.parse_option_pairs(pairs, spec)
 
 
 def check_vocab_matches_config(vocab_file, config, config_source):

@@ -299,6 +299,7 @@ def read_shard_index(index_file):
     for name, shard in sorted(weight_map.items()):
         # A shard is a sibling file: refuse paths, so an index cannot make us read elsewhere.
         if (not isinstance(shard, str) or os.path.basename(shard) != shard
+                or any(char in shard for char in ("\x00", "/", "\\"))
                 or shard in ("", ".", "..") or not shard.endswith(suffix)):
             raise BertTF1Error("%s: tensor %s maps to %r, expected a %s file name beside the "
                                "index" % (index_file, name, shard, suffix))

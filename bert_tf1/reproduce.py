@@ -46,8 +46,10 @@ def run_settings(recipe, variant, data_dir, output_dir, model_flags, overrides=N
 
     values = recipe.variant_settings(variant, overrides)
     _check_settings_names(values)
-    values.update(model_flags)
-    values.update(data_dir=data_dir, output_dir=os.path.join(output_dir, variant),
+    # Local paths are recorded absolute, so a later run from another working directory still
+    # recognises its finished runs (_finished_with).
+    values.update({name: _absolute(path) for name, path in model_flags.items()})
+    values.update(data_dir=_absolute(data_dir), output_dir=os.path.join(output_dir, variant),
                   do_train=True, do_eval=True, do_predict=True)
     values.setdefault("eval_split", "dev")
     values.setdefault("predict_batch_size", values.get("eval_batch_size", 8))
@@ -120,9 +122,16 @@ def _finished_with(settings):
     return True
 
 
+def _absolute(value):
+    """A local path made absolute; URLs (gs://, s3://, http...), non-strings as they are."""
+    if isinstance(value, str) and value and "://" not in value:
+        return os.path.abspath(value)
+    return value
+
+
 def _comparable(value):
-    """A local path as its absolute real path, so a run started with a relative --data_dir is
-    recognised from another working directory; anything else (URLs, numbers) as it is."""
+    """An existing local path as its real path (symlinks and ../ resolved), so the same folder
+    named two ways compares equal; anything else (URLs, numbers) as it is."""
     if isinstance(value, str) and value and "://" not in value and os.path.exists(value):
         return os.path.realpath(value)
     return value

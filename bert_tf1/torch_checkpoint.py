@@ -50,11 +50,40 @@ RESAVE_HINT = ("re-save it with torch >= 1.6 where torch is installed: "
                "torch.load(OLD).items()}, 'model.safetensors')`")
 
 
-class _StorageType(object):
+class _PickleTampering(Exception):
+    """A pickle tried to change an object find_class handed it (BUILD on a global)."""
+
+
+class _Sealed(object):
+    """Refuses pickle's BUILD opcode, which would otherwise set attributes on the object (a
+    hostile file could rename a storage type or change a function's defaults, and so change how
+    the next tensors -- or the next file -- are read)."""
+
+    __slots__ = ()
+
+    def __setstate__(self, state):
+        raise _PickleTampering(type(self).__name__)
+
+
+class _StorageType(_Sealed):
     """Stands for torch.<name>Storage: only its name (hence dtype) matters here."""
+
+    __slots__ = ("name",)
 
     def __init__(self, name):
         self.name = name
+
+
+class _Global(_Sealed):
+    """A callable allowed global, wrapped so that BUILD cannot reach the function itself."""
+
+    __slots__ = ("function",)
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
 
 
 # What a persistent id resolves to: which bytes (key, plus an element offset/count for legacy
@@ -84,14 +113,17 @@ def _rebuild_parameter(data, requires_grad=False, backward_hooks=None, state=Non
     return data
 
 
+# Factories: find_class hands every lookup a new object, so nothing one file does to what it
+# was given can outlive that lookup.
 _ALLOWED_GLOBALS = {
-    ("collections", "OrderedDict"): collections.OrderedDict,
-    ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor_v2,
-    ("torch._utils", "_rebuild_tensor"): _rebuild_tensor,
-    ("torch._utils", "_rebuild_parameter"): _rebuild_parameter,
-    ("torch._utils", "_rebuild_parameter_with_state"): _rebuild_parameter,
+    ("collections", "OrderedDict"): lambda: _Global(collections.OrderedDict),
+    ("torch._utils", "_rebuild_tensor_v2"): lambda: _Global(_rebuild_tensor_v2),
+    ("torch._utils", "_rebuild_tensor"): lambda: _Global(_rebuild_tensor),
+    ("torch._utils", "_rebuild_parameter"): lambda: _Global(_rebuild_parameter),
+    ("torch._utils", "_rebuild_parameter_with_state"): lambda: _Global(_rebuild_parameter),
 }
-_ALLOWED_GLOBALS.update({("torch", name): _StorageType(name) for name in STORAGE_DTYPES})
+_ALLOWED_GLOBALS.update({("torch", name): (lambda name=name: _StorageType(name))
+                         for name in STORAGE_DTYPES})
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
@@ -104,9 +136,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
 
     def find_class(self, module, name):
         try:
-            return _ALLOWED_GLOBALS[(module, name)]
+            factory = _ALLOWED_GLOBALS[(module, name)]
         except (KeyError, TypeError):
-            pass
+            factory = None
+        if factory is not None:
+            return factory()
         hint = ""
         if str(module).startswith(("torch", "numpy")):
             hint = (" (not a plain state dict of dense tensors: save `{name: tensor.contiguous()}`"
@@ -165,6 +199,10 @@ def _unpickle(data, path, record, legacy=False):
         value = unpickler.load()
     except BertTF1Error:
         raise
+    except _PickleTampering as error:
+        raise BertTF1Error("%s: refusing %s: it tries to set attributes on a %s it unpickled "
+                           "(pickle BUILD on a global), which no PyTorch state dict does"
+                           % (path, record, error))
     except Exception as error:  # pylint: disable=broad-except
         # Truncated or corrupt pickles raise many types (UnpicklingError, EOFError, ValueError,
         # TypeError from a REDUCE with wrong arguments, ...): all mean "not a valid checkpoint".
@@ -252,7 +290,26 @@ def _state_dict_refs(value, path):
     if wrong:
         raise BertTF1Error("%s: state dict entries that are not named tensors: %s"
                            % (path, ", ".join(wrong)))
+    # _rebuild_tensor_v2 accepts any arguments a pickle gives it: check them here, where the
+    # tensor's name is known, so a malformed one is an error naming it, not a traceback.
+    for key in sorted(value):
+        ref = value[key]
+        problem = None
+        if not isinstance(ref.storage, _Storage):
+            problem = "its storage is a %s, not a persistent storage record" % (
+                type(ref.storage).__name__)
+        elif not _is_int(ref.offset):
+            problem = "storage offset %r is not an integer" % (ref.offset,)
+        elif not all(isinstance(part, (tuple, list)) and all(_is_int(n) for n in part)
+                     for part in (ref.size, ref.stride)):
+            problem = "size %r / stride %r are not tuples of integers" % (ref.size, ref.stride)
+        if problem:
+            raise BertTF1Error("%s: tensor %s: %s" % (path, key, problem))
     return dict(value)
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _load_zip(path):

@@ -570,7 +570,9 @@ def test_sharded_missing_shard_named(tmp_path):
 
 @pytest.mark.parametrize("target,expected", [
     ("../model-00001-of-00002.safetensors", "expected a .safetensors file name beside the index"),
-    ("/etc/passwd", "expected a .safetensors file name beside the index"),
+    ("/tmp/x.safetensors", "expected a .safetensors file name beside the index"),
+    ("x\x00.safetensors", "expected a .safetensors file name beside the index"),
+    ("sub\\x.safetensors", "expected a .safetensors file name beside the index"),
     ("model-00001-of-00002.bin", "expected a .safetensors file name"),
 ])
 def test_shard_index_cannot_point_elsewhere(tmp_path, target, expected):
@@ -885,6 +887,40 @@ def test_malicious_pickle_refused_without_running_it(tmp_path, module, name, lay
         assert "the global %s.%s is not one a PyTorch state dict needs" % (module, name) \
             in str(error.value)
     assert not os.path.exists(marker) and not os.path.exists(str(tmp_path / "out"))
+
+
+def _unicode(text):
+    data = text.encode()
+    return b"X" + len(data).to_bytes(4, "little") + data
+
+
+@pytest.mark.parametrize("module,name,attribute,value", [
+    # Renaming a storage type would make later tensors (or files) read with another dtype.
+    ("torch", "HalfStorage", "name", "BFloat16Storage"),
+    ("torch._utils", "_rebuild_tensor_v2", "__defaults__", "x"),
+    ("collections", "OrderedDict", "fromkeys", "x"),
+])
+def test_pickle_that_modifies_an_allowed_global_is_refused(tmp_path, module, name, attribute,
+                                                           value):
+    # GLOBAL; BUILD with slot state (None, {attribute: value}) sets attributes on the global
+    # itself; then an empty dict as the "state dict".
+    payload = (b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\nN}"
+               + _unicode(attribute) + _unicode(value) + b"s\x86b0}.")
+    path = write_fake_zip(str(tmp_path / "tamper.bin"), payload, {})
+    with pytest.raises(BertTF1Error, match="tries to set attributes on a .*pickle BUILD"):
+        torch_checkpoint.load_state_dict(path)
+    # Nothing leaked into later reads: every dtype still reads as written.
+    test_torch_reader_every_storage_type()
+
+
+def test_tensor_whose_storage_is_not_a_storage_is_named(tmp_path, fake_torch):
+    # _rebuild_tensor_v2(1, 0, (1,), (1,), ...) as the value of "w": a plain int as storage.
+    payload = fake_pickle(collections.OrderedDict([("w", _FakeTensor(1, 0, [1], [1]))]),
+                          fake_torch)
+    path = write_fake_zip(str(tmp_path / "odd.bin"), payload, {})
+    with pytest.raises(BertTF1Error, match=r"odd.bin: tensor w: its storage is a int, not a "
+                                           r"persistent storage record"):
+        torch_checkpoint.load_state_dict(path)
 
 
 def test_pickled_module_and_training_checkpoint_explained(tmp_path, fake_torch):

@@ -33,7 +33,9 @@ def test_reproduce_runs_every_variant_then_reuses_finished_runs(tiny_hub_module,
     out = str(tmp_path / "out")
     args = ["--recipe", tiny_recipe(tmp_path), "--hub_module", tiny_hub_module,
             "--data_dir", data_dir, "--output_dir", out]
-    assert reproduce.main(args) == 0
+    # The first run names the data by a relative path from tmp_path ...
+    monkeypatch.chdir(str(tmp_path))
+    assert reproduce.main(args[:5] + [os.path.relpath(data_dir)] + args[6:]) == 0
     printed = capsys.readouterr().out
     assert "# Reproduction report: tiny-imdb@v2" in printed
 
@@ -57,10 +59,11 @@ def test_reproduce_runs_every_variant_then_reuses_finished_runs(tiny_hub_module,
     assert reproduce.main(args) == 0
     assert "finished run found" in capsys.readouterr().out
     assert os.path.getmtime(checkpoint) == before
-    # ... also when the same folders are named by relative paths from elsewhere.
-    monkeypatch.chdir(str(tmp_path))
+    # ... and is recognised from another working directory by another relative path.
+    os.makedirs(str(tmp_path / "elsewhere"))
+    monkeypatch.chdir(str(tmp_path / "elsewhere"))
     relative = ["--recipe", tiny_recipe(tmp_path), "--hub_module", tiny_hub_module,
-                "--data_dir", os.path.relpath(data_dir), "--output_dir", "out"]
+                "--data_dir", os.path.relpath(data_dir), "--output_dir", os.path.relpath(out)]
     assert reproduce.main(relative) == 0
     assert capsys.readouterr().out.count("finished run found") == 2
     assert os.path.getmtime(checkpoint) == before

@@ -37,6 +37,8 @@ def options(*args):
     ("text_a=2", {"text_a": 2}),
     ("text_a=-1", {"text_a": -1}),
     ("text_a=review", {"text_a": "review"}),
+    ("text_a=--1", {"text_a": "--1"}),  # not an index: a column name
+    ("text_a=\u00b2", {"text_a": "\u00b2"}),  # '²' is a digit to str.isdigit, not to int()
     ("text_b=none", {"text_b": None}),
     ("labels=neg,pos", {"labels": ["neg", "pos"]}),
     ('labels=["a,b", "c"]', {"labels": ["a,b", "c"]}),

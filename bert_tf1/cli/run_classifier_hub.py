@@ -154,7 +154,7 @@ def task_options_from_flags(values):
     ...     task_option=["skip_empty=false"], task_name="csv"))
     {'text_a': 2, 'skip_empty': False}
     """
-    from bert_tf1.errors import BertTF1Error
+    from bert_tf1.data import tasks
 
     spec = _task_spec(values)
     options = {}
@@ -169,18 +169,7 @@ def task_options_from_flags(values):
     for name in ("train_file", "dev_file", "test_file"):
         if values[name]:
             options[name] = values[name]
-    for pair in values["task_option"]:
-        if "=" not in pair:
-            raise BertTF1Error("--task_option %r: expected key=value" % pair)
-        key, value = pair.split("=", 1)
-        key = key.strip()
-        parsed = _parsed("--task_option %s" % pair, key, value, spec)
-        if key == "filter":
-            column, accepted = parsed
-            options.setdefault("filter", {})[column] = accepted
-        else:
-            options[key] = parsed
-    return options
+    return tasks.parse_option_pairs(values["task_option"], spec, options)
 
 
 def settings_from_flags(values):

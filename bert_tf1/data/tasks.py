@@ -7,6 +7,7 @@ Built-in tasks live in bert_tf1.data.glue and bert_tf1.data.corpora.
 """
 import copy
 import json
+import re
 
 from bert_tf1.errors import BertTF1Error
 
@@ -275,6 +276,44 @@ def accepted_options(spec):
     return sorted(OPTION_FIELDS + tuple(FILE_OPTIONS) + ("filter",) + tuple(spec.params or ()))
 
 
+def parse_option_pairs(pairs, spec=None, options=None):
+    """--task_option KEY=VALUE pairs -> options, each value read by parse_option.
+
+    Repeated filter=column:a|b pairs add up (one column each); any other repeated key keeps
+    its last value, as repeated flags do.
+
+    Args:
+      pairs: iterable of "KEY=VALUE" strings.
+      spec: the TaskSpec they are for (see parse_option), or None.
+      options: dict to add to (e.g. options other flags gave); a new dict if None.
+
+    Returns:
+      the options dict.
+
+    Raises:
+      BertTF1Error naming the pair: "--task_option skip_empty=maybe: option 'skip_empty': ...".
+
+    >>> parse_option_pairs(["skip_empty=false", "filter=source:imdb", "filter=2:x"])
+    {'skip_empty': False, 'filter': {'source': ['imdb'], 2: ['x']}}
+    """
+    options = {} if options is None else options
+    for pair in pairs or ():
+        if "=" not in pair:
+            raise BertTF1Error("--task_option %r: expected key=value" % pair)
+        key, value = pair.split("=", 1)
+        key = key.strip()
+        try:
+            parsed = parse_option(key, value, spec)
+        except BertTF1Error as error:
+            raise BertTF1Error("--task_option %s: %s" % (pair, error))
+        if key == "filter":
+            column, accepted = parsed
+            options.setdefault("filter", {})[column] = accepted
+        else:
+            options[key] = parsed
+    return options
+
+
 def parse_option(key, text, spec=None):
     """Reads one option given as text (--task_option key=value) as the type the option has.
 
@@ -394,8 +433,13 @@ def parse_option(key, text, spec=None):
 
 
 def _column_value(text):
-    """'3' / '-1' -> 3 / -1 (an index), anything else -> the name itself."""
-    return int(text) if text.lstrip("-").isdigit() else text
+    """'3' / '-1' -> 3 / -1 (an index), anything else -> the name itself.
+
+    >>> [_column_value(text) for text in ("3", "-1", "--1", "²", "text")]
+    [3, -1, '--1', '²', 'text']
+    """
+    # ASCII digits only: str.isdigit() accepts '²', which int() then rejects.
+    return int(text) if re.match(r"^-?[0-9]+$", text) else text
 
 
 def _json_option(text, fail):
