@@ -22,6 +22,9 @@ def print_eval_results(results):
 def add_casing_arguments(parser, what="do_lower_case"):
     """--do_lower_case / --nodo_lower_case (Google's flag spelling) on an argparse parser.
 
+    Used by the argparse mains that live beside their library code (hub_export, hf_convert,
+    further_pretraining); this package imports nothing from bert_tf1, so that creates no cycle.
+
     The value is None when neither is given: the callers then infer the casing from the
     vocabulary (hub_export.infer_do_lower_case).
     """
