@@ -128,8 +128,9 @@ def make_tokenizer(s):
     """The tokenizer of the hub module's tokenization_info, or of --vocab_file.
 
     --tokenizer auto|fast|python: FullTokenizer's WordPieces from HuggingFace tokenizers where
-    they are provably the same (bert_tf1.fast_tokenization; ~5x faster feature conversion, benchmarks/classifier_features_speed.py), or
-    bert's FullTokenizer itself. The features are identical either way.
+    they are provably the same (bert_tf1.fast_tokenization; ~5x faster feature conversion, see
+    benchmarks/classifier_features_speed.py), or bert's FullTokenizer itself. The features are
+    identical either way.
     """
     from bert import tokenization
 
