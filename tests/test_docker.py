@@ -336,7 +336,8 @@ def check_python_versions(dockerfile, setup_py):
         if minor is None:
             problems.append("%s: cannot tell which Python target %s runs (expected python:3.7 base "
                             "or apt-get install python3.7)" % (where(dockerfile, line), target))
-        elif minor != "3.7" or not spec.contains(minor + ".0"):
+        elif minor != "3.7" or not any(spec.contains("%s.%d" % (minor, patch))
+                                       for patch in range(100)):  # some 3.7.x release
             problems.append("%s: target %s runs Python %s; TF 1.15 and setup.py python_requires %r "
                             "need 3.7" % (where(dockerfile, line), target, minor, str(spec)))
     # The interpreter handed to setup.sh must be that same Python.
