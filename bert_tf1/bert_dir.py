@@ -13,11 +13,9 @@ CONFIG_NAME = "bert_config.json"
 VOCAB_NAME = "vocab.txt"
 CHECKPOINT_PREFIX = "bert_model.ckpt"
 
-_REQUIRED_CONFIG_KEYS = {
-    "vocab_size": int, "hidden_size": int, "num_hidden_layers": int,
-    "num_attention_heads": int, "intermediate_size": int, "max_position_embeddings": int,
-    "type_vocab_size": int,
-}
+# The integer size fields of a BERT config (Google's and HuggingFace's spell them the same).
+REQUIRED_CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
+                        "intermediate_size", "max_position_embeddings", "type_vocab_size")
 
 
 class BertDirectory(object):
@@ -62,20 +60,32 @@ def load_bert_config(config_file):
     if not isinstance(values, dict):
         raise BertTF1Error("%s: expected a JSON object with BERT hyper-parameters, found %s"
                            % (config_file, type(values).__name__))
-    missing = sorted(key for key in _REQUIRED_CONFIG_KEYS if key not in values)
+    check_config_values(values, config_file)
+    return modeling.BertConfig.from_dict(values)
+
+
+def check_config_values(values, config_file):
+    """The size fields a BERT config needs are there, positive integers, and hidden_size splits
+    into the attention heads. Shared by Google's bert_config.json and HuggingFace's config.json
+    (hf_convert), whose size fields have the same names.
+
+    Raises:
+      BertTF1Error naming the file and the field.
+    """
+    missing = sorted(key for key in REQUIRED_CONFIG_KEYS if key not in values)
     if missing:
         raise BertTF1Error("%s: field%s %s missing (a BERT config needs %s)" % (
             config_file, "s" if len(missing) > 1 else "",
-            ", ".join("'%s'" % key for key in missing), ", ".join(sorted(_REQUIRED_CONFIG_KEYS))))
-    for key, kind in sorted(_REQUIRED_CONFIG_KEYS.items()):
-        if not isinstance(values[key], kind) or isinstance(values[key], bool) or values[key] < 1:
+            ", ".join("'%s'" % key for key in missing), ", ".join(sorted(REQUIRED_CONFIG_KEYS))))
+    for key in sorted(REQUIRED_CONFIG_KEYS):
+        value = values[key]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
             raise BertTF1Error("%s: field '%s' must be a positive integer, found %r"
-                               % (config_file, key, values[key]))
+                               % (config_file, key, value))
     if values["hidden_size"] % values["num_attention_heads"]:
         raise BertTF1Error("%s: field 'hidden_size' (%d) must be a multiple of "
                            "'num_attention_heads' (%d)" % (config_file, values["hidden_size"],
                                                            values["num_attention_heads"]))
-    return modeling.BertConfig.from_dict(values)
 
 
 def count_vocab_lines(vocab_file):
@@ -93,6 +103,21 @@ def count_vocab_lines(vocab_file):
         line = data[:error.start].count(b"\n") + 1
         raise BertTF1Error("%s:%d: invalid UTF-8 in the vocabulary" % (vocab_file, line))
     return len(text.splitlines())
+
+
+def check_vocab_size(vocab_file, config, config_source):
+    """Returns vocab_file's token count; raises BertTF1Error unless it is config.vocab_size.
+
+    A vocabulary of another size is another model's: ids beyond the embedding table fail late
+    (or, on GPU, read zero vectors).
+    """
+    size = count_vocab_lines(vocab_file)
+    if size != config.vocab_size:
+        raise BertTF1Error(
+            "%s has %d tokens but %s says vocab_size = %d: the vocabulary must be the one the "
+            "checkpoint was trained with (pass that model's vocab.txt)"
+            % (vocab_file, size, config_source, config.vocab_size))
+    return size
 
 
 def expected_encoder_shapes(config):
@@ -130,12 +155,14 @@ def expected_head_shapes(config):
     The masked-LM head's decoder is the embedding table itself, so only its transform and
     output bias have variables of their own.
     """
-    from bert_tf1 import pretraining_heads
-
     hidden = config.hidden_size
-    masked_lm = dict(zip(pretraining_heads.MASKED_LM_VARIABLES,
-                         ([hidden, hidden], [hidden], [hidden], [hidden], [config.vocab_size])))
-    next_sentence = dict(zip(pretraining_heads.NEXT_SENTENCE_VARIABLES, ([2, hidden], [2])))
+    masked_lm = {"cls/predictions/transform/dense/kernel": [hidden, hidden],
+                 "cls/predictions/transform/dense/bias": [hidden],
+                 "cls/predictions/transform/LayerNorm/beta": [hidden],
+                 "cls/predictions/transform/LayerNorm/gamma": [hidden],
+                 "cls/predictions/output_bias": [config.vocab_size]}
+    next_sentence = {"cls/seq_relationship/output_weights": [2, hidden],
+                     "cls/seq_relationship/output_bias": [2]}
     return {"masked-LM head (cls/predictions)": masked_lm,
             "next-sentence head (cls/seq_relationship)": next_sentence}
 
@@ -191,10 +218,7 @@ def load_bert_directory(bert_dir, config_file=None, vocab_file=None, checkpoint=
     config_file = config_file or os.path.join(bert_dir, CONFIG_NAME)
     vocab_file = vocab_file or os.path.join(bert_dir, VOCAB_NAME)
     config = load_bert_config(config_file)
-    vocab_size = count_vocab_lines(vocab_file)
-    if vocab_size != config.vocab_size:
-        raise BertTF1Error("%s has %d tokens but %s says vocab_size = %d; they must agree"
-                           % (vocab_file, vocab_size, config_file, config.vocab_size))
+    vocab_size = check_vocab_size(vocab_file, config, config_file)
     checkpoint = checkpoint or find_checkpoint(bert_dir)
     try:
         shapes = dict(tf.train.list_variables(checkpoint))

@@ -48,7 +48,7 @@ import sys
 
 import numpy as np
 
-from bert_tf1 import cli
+from bert_tf1 import bert_dir as bert_dir_lib, cli
 from bert_tf1.errors import BertTF1Error
 
 SAFETENSORS_NAME = "model.safetensors"
@@ -68,8 +68,6 @@ _IGNORED = re.compile(r"^(embeddings\.position_ids|cls\.predictions\.decoder\.(w
 _ACTIVATIONS = {"gelu": "gelu", "gelu_python": "gelu", "gelu_new": "gelu",
                 "gelu_pytorch_tanh": "gelu", "gelu_fast": "gelu", "relu": "relu", "tanh": "tanh",
                 "linear": "linear"}
-_CONFIG_KEYS = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                "intermediate_size", "max_position_embeddings", "type_vocab_size")
 _HEAD_PREFIXES = {"mlm": "cls/predictions/", "nsp": "cls/seq_relationship/"}
 
 
@@ -114,16 +112,12 @@ def google_shapes(config):
     """{google variable name: shape} for every variable in `name_map(config)`."""
     from bert import modeling
 
-    from bert_tf1.bert_dir import expected_encoder_shapes
+    from bert_tf1.bert_dir import expected_encoder_shapes, expected_head_shapes
 
-    hidden = config["hidden_size"]
-    shapes = expected_encoder_shapes(modeling.BertConfig.from_dict(config))
-    for name in ("dense/bias", "LayerNorm/beta", "LayerNorm/gamma"):
-        shapes["cls/predictions/transform/" + name] = [hidden]
-    shapes["cls/predictions/transform/dense/kernel"] = [hidden, hidden]
-    shapes["cls/predictions/output_bias"] = [config["vocab_size"]]
-    shapes["cls/seq_relationship/output_weights"] = [2, hidden]
-    shapes["cls/seq_relationship/output_bias"] = [2]
+    bert_config = modeling.BertConfig.from_dict(config)
+    shapes = expected_encoder_shapes(bert_config)
+    for head in expected_head_shapes(bert_config).values():
+        shapes.update(head)
     return shapes
 
 
@@ -156,18 +150,7 @@ def read_hf_config(config_file, allow_layer_norm_eps=False, notes=None):
     if hf.get("model_type", "bert") != "bert":
         raise BertTF1Error("%s: model_type is %r; only 'bert' models convert to Google's BERT"
                            % (config_file, hf["model_type"]))
-    missing = [key for key in _CONFIG_KEYS if key not in hf]
-    if missing:
-        raise BertTF1Error("%s: field(s) %s missing" % (config_file, ", ".join(missing)))
-    not_counts = ["%s = %r" % (key, hf[key]) for key in _CONFIG_KEYS
-                  if not (isinstance(hf[key], int) and not isinstance(hf[key], bool)
-                          and hf[key] > 0)]
-    if not_counts:
-        raise BertTF1Error("%s: expected positive integers: %s" % (config_file,
-                                                                    ", ".join(not_counts)))
-    if hf["hidden_size"] % hf["num_attention_heads"]:
-        raise BertTF1Error("%s: hidden_size %d is not a multiple of num_attention_heads %d"
-                           % (config_file, hf["hidden_size"], hf["num_attention_heads"]))
+    bert_dir_lib.check_config_values(hf, config_file)
     if hf.get("position_embedding_type", "absolute") != "absolute":
         raise BertTF1Error("%s: position_embedding_type %r is not supported (Google's BERT uses "
                            "absolute positions)" % (config_file, hf["position_embedding_type"]))
@@ -191,7 +174,7 @@ def read_hf_config(config_file, allow_layer_norm_eps=False, notes=None):
                                "to convert anyway" % (config_file, message))
         if notes is not None:
             notes.append("%s: %s" % (config_file, message))
-    google = {key: hf[key] for key in _CONFIG_KEYS}
+    google = {key: hf[key] for key in bert_dir_lib.REQUIRED_CONFIG_KEYS}
     google.update(hidden_act=_ACTIVATIONS[activation],
                   hidden_dropout_prob=hf.get("hidden_dropout_prob", 0.1),
                   attention_probs_dropout_prob=hf.get("attention_probs_dropout_prob", 0.1),
@@ -298,9 +281,8 @@ def read_shard_index(index_file):
     shards = {}
     for name, shard in sorted(weight_map.items()):
         # A shard is a sibling file: refuse paths, so an index cannot make us read elsewhere.
-        if (not isinstance(shard, str) or os.path.basename(shard) != shard
-                or any(char in shard for char in ("\x00", "/", "\\"))
-                or shard in ("", ".", "..") or not shard.endswith(suffix)):
+        if (not isinstance(shard, str) or not shard.endswith(suffix)
+                or any(char in shard for char in ("\x00", "/", "\\"))):
             raise BertTF1Error("%s: tensor %s maps to %r, expected a %s file name beside the "
                                "index" % (index_file, name, shard, suffix))
         shards.setdefault(shard, []).append(name)
@@ -546,7 +528,7 @@ def tf1_to_safetensors(bert_dir, output_dir, overwrite=False, prefix=None, do_lo
 
     import tensorflow as tf
 
-    from bert_tf1 import atomic_io, bert_dir as bert_dir_lib, compat, hub_export, safetensors_io
+    from bert_tf1 import atomic_io, compat, hub_export, safetensors_io
 
     compat.setup_tf1()
     source = bert_dir_lib.load_bert_directory(bert_dir)

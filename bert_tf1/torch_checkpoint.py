@@ -192,9 +192,11 @@ def _is_count(value):
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _unpickle(data, path, record, legacy=False):
-    """Runs the restricted unpickler over `data`; returns (object, {key: _Storage})."""
-    unpickler = _RestrictedUnpickler(io.BytesIO(data), path, record, legacy)
+def _unpickle(stream, path, record, legacy=False):
+    """Runs the restricted unpickler over the next pickle in `stream` (a binary file object);
+    returns (object, {key: _Storage})."""
+    start = stream.tell()
+    unpickler = _RestrictedUnpickler(stream, path, record, legacy)
     try:
         value = unpickler.load()
     except BertTF1Error:
@@ -206,8 +208,9 @@ def _unpickle(data, path, record, legacy=False):
     except Exception as error:  # pylint: disable=broad-except
         # Truncated or corrupt pickles raise many types (UnpicklingError, EOFError, ValueError,
         # TypeError from a REDUCE with wrong arguments, ...): all mean "not a valid checkpoint".
-        raise BertTF1Error("%s: %s is not a valid PyTorch pickle (%s: %s)"
-                           % (path, record, type(error).__name__, error))
+        raise BertTF1Error("%s: %s (at byte %d) is not a valid PyTorch pickle (%s: %s); the file "
+                           "is truncated or not a PyTorch checkpoint"
+                           % (path, record, start, type(error).__name__, error))
     return value, unpickler.storages
 
 
@@ -290,26 +293,13 @@ def _state_dict_refs(value, path):
     if wrong:
         raise BertTF1Error("%s: state dict entries that are not named tensors: %s"
                            % (path, ", ".join(wrong)))
-    # _rebuild_tensor_v2 accepts any arguments a pickle gives it: check them here, where the
-    # tensor's name is known, so a malformed one is an error naming it, not a traceback.
+    # _rebuild_tensor_v2 accepts any arguments a pickle gives it. The storage is used before
+    # tensor_from_storage (which checks offset, size and stride) is reached: check it here.
     for key in sorted(value):
-        ref = value[key]
-        problem = None
-        if not isinstance(ref.storage, _Storage):
-            problem = "its storage is a %s, not a persistent storage record" % (
-                type(ref.storage).__name__)
-        elif not _is_int(ref.offset):
-            problem = "storage offset %r is not an integer" % (ref.offset,)
-        elif not all(isinstance(part, (tuple, list)) and all(_is_int(n) for n in part)
-                     for part in (ref.size, ref.stride)):
-            problem = "size %r / stride %r are not tuples of integers" % (ref.size, ref.stride)
-        if problem:
-            raise BertTF1Error("%s: tensor %s: %s" % (path, key, problem))
+        if not isinstance(value[key].storage, _Storage):
+            raise BertTF1Error("%s: tensor %s: its storage is a %s, not a persistent storage "
+                               "record" % (path, key, type(value[key].storage).__name__))
     return dict(value)
-
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _load_zip(path):
@@ -336,7 +326,7 @@ def _load_zip(path):
             if byteorder not in ("little", "big"):
                 raise BertTF1Error("%s: %sbyteorder is %r, expected 'little' or 'big'"
                                    % (path, prefix, byteorder))
-        refs, _ = _unpickle(archive.read(pickles[0]), path, pickles[0])
+        refs, _ = _unpickle(io.BytesIO(archive.read(pickles[0])), path, pickles[0])
         refs = _state_dict_refs(refs, path)
         raw = {}
         tensors = {}
@@ -368,18 +358,8 @@ def _load_legacy(path, data):
     buffer = memoryview(data)
 
     def next_pickle(what, legacy=False):
-        start = stream.tell()
         # One unpickler per pickle, all reading the same stream in turn, as torch.load does.
-        unpickler = _RestrictedUnpickler(stream, path, what, legacy)
-        try:
-            value = unpickler.load()
-        except BertTF1Error:
-            raise
-        except Exception as error:  # pylint: disable=broad-except
-            raise BertTF1Error("%s: %s (at byte %d) is not a valid pickle (%s: %s); the file "
-                               "is truncated or not a PyTorch checkpoint"
-                               % (path, what, start, type(error).__name__, error))
-        return value, unpickler.storages
+        return _unpickle(stream, path, what, legacy)
 
     magic, _ = next_pickle("the legacy header")
     if magic != LEGACY_MAGIC_NUMBER:

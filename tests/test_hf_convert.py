@@ -503,8 +503,9 @@ def test_hidden_act_mapped_to_googles(tmp_path, hf_act, google_act):
      "position_embedding_type 'relative_key' is not supported"),
     ({"position_embedding_type": "relative_key_query"}, "Google's BERT uses absolute positions"),
     ({"layer_norm_eps": "1e-12"}, "layer_norm_eps '1e-12' is not a positive number"),
-    ({"hidden_size": "32"}, "expected positive integers: hidden_size = '32'"),
-    ({"num_attention_heads": 5}, "hidden_size 32 is not a multiple of num_attention_heads 5"),
+    ({"hidden_size": "32"}, "field 'hidden_size' must be a positive integer, found '32'"),
+    ({"num_attention_heads": 5}, "field 'hidden_size' (32) must be a multiple of "
+                                 "'num_attention_heads' (5)"),
     ({"is_decoder": True}, "decoder / cross-attention"),
 ])
 def test_unsupported_config_refused_naming_the_field(tmp_path, config, expected):
@@ -665,7 +666,7 @@ def test_torch_fixture_exercises_offsets_strides_and_shared_storage():
     # Guards the fixture itself: if it were regenerated without views, the test above would
     # still pass while proving much less.
     with zipfile.ZipFile(os.path.join(TORCH_DATA, "pytorch_model.bin")) as archive:
-        refs, _ = torch_checkpoint._unpickle(archive.read("pytorch_model/data.pkl"),
+        refs, _ = torch_checkpoint._unpickle(io.BytesIO(archive.read("pytorch_model/data.pkl")),
                                              "pytorch_model.bin", "data.pkl")
     value = refs["bert.encoder.layer.1.attention.self.value.weight"]
     assert value.offset == 2 * 8 * 8 and value.storage.numel == 3 * 8 * 8
