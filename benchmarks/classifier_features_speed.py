@@ -80,12 +80,9 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from absl import flags
-
     from bert_tf1 import compat, tiny_bert
 
-    compat.setup_tf1()
-    flags.FLAGS.mark_as_parsed()  # bert's tokenizer reads --preserve_unused_tokens
+    compat.setup_tf1()  # also marks absl flags parsed, which bert's tokenizer needs
     vocab_file = args.vocab_file
     if args.csv and vocab_file:
         pairs, source = read_examples(args.csv, args.examples), args.csv

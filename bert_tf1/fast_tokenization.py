@@ -142,6 +142,18 @@ def fast_path_problem(python_tokenizer):
     return None
 
 
+def bert_normalizer_and_pre_tokenizer(do_lower_case):
+    """tokenizers' counterparts of bert's BasicTokenizer, as the fast path and the check of
+    differing characters (differing_characters) both use them."""
+    import_tokenizers()
+    from tokenizers import normalizers, pre_tokenizers
+
+    normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=do_lower_case,
+        lowercase=do_lower_case)
+    return normalizer, pre_tokenizers.BertPreTokenizer()
+
+
 def hf_tokenizer(vocab, do_lower_case, unk_token="[UNK]", max_input_chars_per_word=200):
     """tokenizers.Tokenizer doing bert's basic + WordPiece tokenization, without special tokens.
 
@@ -150,15 +162,13 @@ def hf_tokenizer(vocab, do_lower_case, unk_token="[UNK]", max_input_chars_per_wo
       do_lower_case: lower-case and strip accents (bert strips accents only when lower-casing).
     """
     tokenizers = import_tokenizers()
-    from tokenizers import models, normalizers, pre_tokenizers
+    from tokenizers import models
 
     tokenizer = tokenizers.Tokenizer(models.WordPiece(
         vocab=dict(vocab), unk_token=unk_token,
         max_input_chars_per_word=max_input_chars_per_word))
-    tokenizer.normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=do_lower_case,
-        lowercase=do_lower_case)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.normalizer, tokenizer.pre_tokenizer = bert_normalizer_and_pre_tokenizer(
+        do_lower_case)
     return tokenizer
 
 
@@ -239,13 +249,15 @@ def choose_tokenizer(kind, vocab_file, do_lower_case=True):
     """
     from bert import tokenization
 
+    _check_kind(kind)  # before the vocabulary is read
+    return wrap_tokenizer(kind, tokenization.FullTokenizer(vocab_file=vocab_file,
+                                                           do_lower_case=do_lower_case))
+
+
+def _check_kind(kind):
     if kind not in TOKENIZER_CHOICES:
         raise BertTF1Error("--tokenizer %r: expected one of %s" % (kind, ", ".join(
             TOKENIZER_CHOICES)))
-    if kind == "fast":
-        return FastFullTokenizer(vocab_file, do_lower_case)
-    return wrap_tokenizer(kind, tokenization.FullTokenizer(vocab_file=vocab_file,
-                                                           do_lower_case=do_lower_case))
 
 
 def wrap_tokenizer(kind, python_tokenizer):
@@ -260,9 +272,7 @@ def wrap_tokenizer(kind, python_tokenizer):
     """
     import tensorflow as tf
 
-    if kind not in TOKENIZER_CHOICES:
-        raise BertTF1Error("--tokenizer %r: expected one of %s" % (kind, ", ".join(
-            TOKENIZER_CHOICES)))
+    _check_kind(kind)
     if kind == "python":
         return python_tokenizer
     if kind == "fast":
@@ -295,14 +305,10 @@ def differing_characters(do_lower_case, codepoints, block_size=512):
     Returns:
       sorted list of ints.
     """
-    from tokenizers import normalizers, pre_tokenizers
-
     from bert import tokenization
 
     python = tokenization.BasicTokenizer(do_lower_case=do_lower_case)
-    normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
-                                            strip_accents=do_lower_case, lowercase=do_lower_case)
-    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    normalizer, pre_tokenizer = bert_normalizer_and_pre_tokenizer(do_lower_case)
 
     def same(chars):
         text = " ".join("a%sb" % char for char in chars)

@@ -536,7 +536,10 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
                                                    "Writing TFRecord"):
                 hasher.update(example)
                 num_real += int(bool(feature.is_real_example))
-                writer.write(feature_to_tf_example(feature, regression).SerializeToString())
+                # Sorted map keys: the C++ protobuf's map order differs between processes, and
+                # the same features should give the same bytes (see pretraining_data).
+                writer.write(feature_to_tf_example(feature, regression).SerializeToString(
+                    deterministic=True))
 
     meta.update({
         "num_examples": hasher.count,

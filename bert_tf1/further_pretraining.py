@@ -115,30 +115,9 @@ def task_options_from_pairs(task_name, pairs):
     >>> task_options_from_pairs("csv", ["text_a=review", "skip_empty=false"])  # doctest: +SKIP
     {'text_a': 'review', 'skip_empty': False}
     """
-    from bert_tf1.data import get_task, tasks
+    from bert_tf1.data import tasks
 
-    try:
-        spec = get_task(task_name) if task_name else None
-    except BertTF1Error:
-        spec = None  # an unknown task is reported, with the known ones, when it is loaded
-    return tasks.parse_option_pairs(pairs, spec)
-
-
-def check_vocab_matches_config(vocab_file, config, config_source):
-    """Raises BertTF1Error unless vocab_file has exactly config.vocab_size tokens.
-
-    A vocabulary of another size is another model's: ids beyond the embedding table fail late
-    (or, on GPU, read zero vectors), and the hub export rejects the directory only after
-    training. Checked before any data is made.
-    """
-    from bert_tf1 import bert_dir
-
-    size = bert_dir.count_vocab_lines(vocab_file)
-    if size != config.vocab_size:
-        raise BertTF1Error(
-            "%s has %d tokens but %s says vocab_size = %d: the vocabulary must be the one the "
-            "checkpoint was trained with (pass that model's vocab.txt as --vocab_file)"
-            % (vocab_file, size, config_source, config.vocab_size))
+    return tasks.parse_option_pairs(pairs, tasks.find_task(task_name))
 
 
 MANIFEST_NAME = "further_pretraining.json"
@@ -181,11 +160,10 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
     """
     arguments = dict(locals())  # the parameters only, for the manifest
     del arguments["show_progress"]
-    import json
-
     import tensorflow as tf
 
-    from bert_tf1 import atomic_io, compat, hub_export, pretraining, pretraining_data
+    from bert_tf1 import (atomic_io, bert_dir, compat, hub_export, outputs, pretraining,
+                          pretraining_data)
     from bert_tf1.data import load_examples
 
     compat.setup_tf1()
@@ -218,7 +196,8 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
     # Config, checkpoint and vocabulary are checked against each other before the (possibly
     # long) data creation, so a wrong combination fails in seconds.
     config, _ = pretraining.resolve_bert_config(settings)
-    check_vocab_matches_config(vocab_file, config, bert_config_file or "the config of %s" % init)
+    # Checked before any data is made: the hub export would reject it only after training.
+    bert_dir.check_vocab_size(vocab_file, config, bert_config_file or "the config of %s" % init)
 
     examples = load_examples(task, data_dir, split, **(task_options or {}))
     tf.io.gfile.makedirs(output_dir)
@@ -258,17 +237,14 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
               "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
               "checkpoint": checkpoint, "eval_results": produced["eval_results"]}
     atomic_io.write_text_atomically(
-        manifest, json.dumps(record, indent=2, sort_keys=True, default=_plain) + "\n")
+        manifest, outputs.dumps_json(record, indent=2, sort_keys=True) + "\n")
     result["manifest"] = manifest
     return result
 
 
-def _plain(value):
-    """JSON for numpy scalars in eval results."""
-    return value.item() if hasattr(value, "item") else str(value)
-
-
 def build_arg_parser():
+    from bert_tf1 import fast_tokenization
+
     parser = argparse.ArgumentParser(
         prog="bert-tf1-further-pretrain",
         description="Further pre-train BERT (masked LM + next sentence) on a classification "
@@ -302,7 +278,7 @@ def build_arg_parser():
     data.add_argument("--do_whole_word_mask", action="store_true")
     data.add_argument("--random_seed", type=int, default=12345, help="seed of the data "
                       "(masks, sentence pairs)")
-    data.add_argument("--tokenizer", default="auto", choices=["auto", "fast", "python"],
+    data.add_argument("--tokenizer", default="auto", choices=fast_tokenization.TOKENIZER_CHOICES,
                       help="as create_pretraining_data.py's (the data is the same)")
     data.add_argument("--num_workers", type=int, default=1, help="processes tokenizing and "
                       "serializing (0: one per CPU; the data is the same)")

@@ -26,7 +26,8 @@ and two speed-ups that leave the output unchanged:
     next sentences, masking, the final shuffle -- stays in the parent, in Google's order, so the
     TFRecords are byte-for-byte the same for every num_workers and tokenizer. Serialization
     overlaps instance creation: batches go to the workers as they are made, and the final
-    shuffle is applied to their indices (shuffle's swaps depend only on the list length).
+    shuffle is applied to the serialized records (shuffle's swaps depend only on the list
+    length, so they land in the order Google's shuffle of the instances gives).
     On a few-MB corpus with dupe_factor=10 the serial instance creation is the largest stage
     (half of it is the rng itself: random.shuffle of the mask candidates), so the speed-up is
     bounded by it; see benchmarks/pretraining_data_speed.py.
@@ -467,8 +468,7 @@ def create_training_records(documents, tokenizer, max_seq_length=128, dupe_facto
 
     Returns the same records, in the same order, as serializing create_training_instances'
     list: instances are serialized in generation order (by the workers while the parent makes
-    the next ones), then put in the order Google's final rng.shuffle gives, by shuffling their
-    indices with that rng.
+    the next ones), then shuffled with that rng as Google shuffles the instances.
 
     Args:
       tokenizer: gives vocab (random replacement words) and convert_tokens_to_ids.
@@ -501,9 +501,8 @@ def create_training_records(documents, tokenizer, max_seq_length=128, dupe_facto
     submit(batch)
     records = [record for part in parts
                for record in (part if pool is None else part.get())]
-    order = list(range(len(records)))
-    rng.shuffle(order)
-    return [records[index] for index in order]
+    rng.shuffle(records)
+    return records
 
 
 def write_records(records, output_files, show_progress=False):
@@ -561,12 +560,14 @@ def _init_worker(tokenizer, preserve_unused_tokens):
     _WORKER_TOKENIZER = tokenizer
     from absl import flags
 
+    from bert_tf1 import compat
+
     # A spawned worker has unparsed absl flags, which bert.tokenization reads at call time; a
-    # forked one inherits the parent's.
+    # forked one inherits the parent's (the value included).
     if not flags.FLAGS.is_parsed():
         from bert import tokenization  # noqa: F401 (defines --preserve_unused_tokens)
 
-        flags.FLAGS.mark_as_parsed()
+        compat.mark_absl_flags_parsed()
         flags.FLAGS.preserve_unused_tokens = preserve_unused_tokens
 
 

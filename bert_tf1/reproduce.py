@@ -124,7 +124,9 @@ def _finished_with(settings):
 
 def _absolute(value):
     """A local path made absolute; URLs (gs://, s3://, http...), non-strings as they are."""
-    if isinstance(value, str) and value and "://" not in value:
+    from bert_tf1.data.fileio import is_remote
+
+    if isinstance(value, str) and value and not is_remote(value):
         return os.path.abspath(value)
     return value
 
@@ -132,7 +134,9 @@ def _absolute(value):
 def _comparable(value):
     """An existing local path as its real path (symlinks and ../ resolved), so the same folder
     named two ways compares equal; anything else (URLs, numbers) as it is."""
-    if isinstance(value, str) and value and "://" not in value and os.path.exists(value):
+    from bert_tf1.data.fileio import is_remote
+
+    if isinstance(value, str) and value and not is_remote(value) and os.path.exists(value):
         return os.path.realpath(value)
     return value
 

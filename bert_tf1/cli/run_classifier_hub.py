@@ -19,6 +19,8 @@ def define_flags(flag_values=None):
     flag_values: an absl FlagValues to define them in (tests parse command lines into a fresh
     one); default the global FLAGS.
     """
+    from bert_tf1 import fast_tokenization
+
     fv = FLAGS if flag_values is None else flag_values
     if "task_name" in fv:
         return
@@ -98,7 +100,7 @@ def define_flags(flag_values=None):
            "pooler and the head (0: all layers).")
     define("bool", "deterministic", False, "Same seed on the same machine -> same numbers: "
            "a hub module is loaded as a checkpoint so its dropout follows --seed.")
-    define("enum", "tokenizer", "auto", ["auto", "fast", "python"],
+    define("enum", "tokenizer", "auto", list(fast_tokenization.TOKENIZER_CHOICES),
            "WordPiece tokenizer for feature conversion: 'fast' = HuggingFace tokenizers "
            "giving bert's exact WordPieces (texts it would split differently go to bert's "
            "tokenizer), 'python' = bert's FullTokenizer, 'auto' = fast where it can match "
@@ -109,16 +111,9 @@ def define_flags(flag_values=None):
 
 def _task_spec(values):
     """The registered TaskSpec named by --task_name/--task, or None (unknown: reported later)."""
-    from bert_tf1.data import get_task
-    from bert_tf1.errors import BertTF1Error
+    from bert_tf1.data import tasks
 
-    name = values.get("task_name") or values.get("task")
-    if not name:
-        return None
-    try:
-        return get_task(name)
-    except BertTF1Error:
-        return None
+    return tasks.find_task(values.get("task_name") or values.get("task"))
 
 
 def _parsed(where, key, text, spec):

@@ -497,3 +497,14 @@ def get_task(name):
     if key not in _REGISTRY:
         raise BertTF1Error("unknown task '%s'; known tasks: %s" % (name, ", ".join(task_names())))
     return _REGISTRY[key].replace()
+
+
+def find_task(name):
+    """get_task(name), or None for no name or an unknown one (reported, with the known tasks,
+    when the task is loaded): what option parsing needs before that point."""
+    if not name:
+        return None
+    try:
+        return get_task(name)
+    except BertTF1Error:
+        return None
