@@ -118,9 +118,9 @@ def _assignment_map(variables, shapes, scope_prefix):
     for var in variables:
         name = re.sub(r":\d+$", "", var.name)
         ckpt_name = BERT_SCOPE + "/" + name[len(scope_prefix):]
-        hub_name = HUB_MODULE_SCOPE + "/" + ckpt_name
-        if ckpt_name not in shapes and hub_name in shapes:
-            ckpt_name = hub_name  # a checkpoint of a fine-tuning run on the hub module
+        # Or "module/bert/x": a checkpoint of a fine-tuning run on the hub module.
+        ckpt_name = next((candidate for candidate in checkpoint_name_candidates(ckpt_name)
+                          if candidate in shapes), ckpt_name)
         if ckpt_name not in shapes:
             missing.append(ckpt_name)
         elif list(shapes[ckpt_name]) != var.shape.as_list():
@@ -528,23 +528,25 @@ class BertSource(object):
         one_hot = (self.use_one_hot_embeddings if use_one_hot_embeddings is None
                    else bool(use_one_hot_embeddings))
         if self.kind == CHECKPOINT_KIND:
-            if one_hot == self.use_one_hot_embeddings:
-                return self
-            return BertSource(self.kind, hub_module_handle=self.hub_module_handle,
-                              bert_config=self.bert_config,
-                              bert_config_file=self.bert_config_file,
-                              init_checkpoint=self.init_checkpoint,
-                              use_one_hot_embeddings=one_hot)
+            return self._copy(use_one_hot_embeddings=one_hot)
         return BertSource.from_hub_module_variables(self.hub_module_handle,
                                                     use_one_hot_embeddings=one_hot)
 
     def without_init_checkpoint(self):
         """A copy that builds the same encoder without restoring it (restore it yourself, e.g.
         with init_bert_from_checkpoint in a TPU scaffold_fn)."""
-        return BertSource(self.kind, hub_module_handle=self.hub_module_handle,
-                          bert_config=self.bert_config, bert_config_file=self.bert_config_file,
-                          init_checkpoint=None,
-                          use_one_hot_embeddings=self.use_one_hot_embeddings)
+        return self._copy(init_checkpoint=None)
+
+    def _copy(self, **changes):
+        """This source with some fields changed (self when nothing changes)."""
+        fields = dict(hub_module_handle=self.hub_module_handle, bert_config=self.bert_config,
+                      bert_config_file=self.bert_config_file,
+                      init_checkpoint=self.init_checkpoint,
+                      use_one_hot_embeddings=self.use_one_hot_embeddings)
+        if all(fields[name] == value for name, value in changes.items()):
+            return self
+        fields.update(changes)
+        return BertSource(self.kind, **fields)
 
     def bert_outputs(self, input_ids, input_mask, segment_ids, is_training, trainable=True):
         """Builds the encoder; returns {pooled_output, sequence_output} (see hub_bert.bert_outputs).

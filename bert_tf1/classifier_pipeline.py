@@ -260,8 +260,7 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
 
 def make_progress_hook(s, num_train_steps):
     """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
-    return runtime.TrainingProgressHook(num_train_steps, s.log_every_n_steps,
-                                        fetch_loss=not s.use_tpu)
+    return runtime.progress_hook(num_train_steps, s.log_every_n_steps, s.use_tpu)
 
 
 def run_classifier(settings):

@@ -90,7 +90,16 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
             if tpu_restore:
                 checkpoint_bert.init_bert_from_checkpoint(source.init_checkpoint)
             if init_checkpoint:
-                _, not_found, _ = checkpoint_bert.init_trainable_from_checkpoint(init_checkpoint)
+                variables = None
+                if (not source.uses_hub_module and source.init_checkpoint
+                        and checkpoint_bert.resolve_init_checkpoint(source.init_checkpoint)
+                        == checkpoint_bert.resolve_init_checkpoint(init_checkpoint)):
+                    # The BERT source restores its encoder from this very checkpoint: only
+                    # the rest (the head) is left to restore.
+                    variables = [v for v in tf.compat.v1.trainable_variables()
+                                 if checkpoint_bert.BERT_SCOPE not in v.name.split("/")]
+                _, not_found, _ = checkpoint_bert.init_trainable_from_checkpoint(
+                    init_checkpoint, variables)
                 missing_head = [name for name in not_found if name.startswith("output_")]
                 model_dir = getattr(config, "model_dir", None)
                 resumes = model_dir and tf.train.latest_checkpoint(model_dir)

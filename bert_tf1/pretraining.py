@@ -456,8 +456,8 @@ def run_pretraining(settings):
         tf.compat.v1.logging.info("pre-training %d steps, batch size %d, on %d file(s)",
                                   settings.num_train_steps, settings.train_batch_size,
                                   len(input_files))
-        hook = runtime.TrainingProgressHook(settings.num_train_steps,
-                                            every_n_steps=settings.log_every_n_steps)
+        hook = runtime.progress_hook(settings.num_train_steps, settings.log_every_n_steps,
+                                     settings.use_tpu)
         estimator.train(input_fn=input_fn_builder(input_files, settings.max_seq_length,
                                                   settings.max_predictions_per_seq, True),
                         max_steps=settings.num_train_steps, hooks=[hook])

@@ -146,3 +146,8 @@ class TrainingProgressHook(tf.estimator.SessionRunHook):
         self.log_fn("step %d/%d%s  %.2f steps/s  ETA %s" % (
             step, self.num_train_steps, loss_text, rate, format_duration(remaining)))
         self._last_time, self._last_step = now, step
+
+
+def progress_hook(num_train_steps, every_n_steps, use_tpu):
+    """The TrainingProgressHook for a run: on a TPU it fetches no loss (see fetch_loss)."""
+    return TrainingProgressHook(num_train_steps, every_n_steps, fetch_loss=not use_tpu)
