@@ -37,7 +37,7 @@ def read_examples(path, limit):
 
 def synthetic_examples(limit, seed=0):
     """Review-length texts (150-400 words) over the tiny vocabulary, labels 0/1."""
-    from bert_tf1 import tiny_bert
+    from bert_tf1.convert import tiny_bert
 
     words = [token for token in tiny_bert.tiny_vocab_tokens() if token.isalpha()]
     rng = random.Random(seed)
@@ -56,8 +56,9 @@ def convert_google(pairs, labels, max_seq_length, vocab_file):
 
 
 def convert_ours(pairs, labels, max_seq_length, vocab_file, kind):
-    from bert_tf1 import fast_tokenization, features
+    from bert_tf1.classifier import features
     from bert_tf1.data.examples import InputExample
+    from bert_tf1.modeling import tokenization as fast_tokenization
 
     tokenizer = fast_tokenization.choose_tokenizer(kind, vocab_file, do_lower_case=True)
     assert fast_tokenization.tokenizer_name(tokenizer) == kind, kind
@@ -80,7 +81,8 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args(argv)
 
-    from bert_tf1 import compat, tiny_bert
+    from bert_tf1 import compat
+    from bert_tf1.convert import tiny_bert
 
     compat.setup_tf1()  # also marks absl flags parsed, which bert's tokenizer needs
     vocab_file = args.vocab_file

@@ -24,14 +24,14 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Non-ASCII words: most take the fast path, Σ (upper-case sigma) sends its line to bert's
-# tokenizer when lower-casing (see bert_tf1.fast_tokenization).
+# tokenizer when lower-casing (see bert_tf1.modeling.tokenization).
 EXTRA_WORDS = ["café", "naïve", "résumé", "über", "日本語", "中文", "ΟΔΟΣ", "😀", "Ångström"]
 
 
 def write_corpus(directory, size_mb, num_files, seed=0):
     """Writes about size_mb MB of text (one sentence per line, blank line between documents)
     over num_files files; returns their paths."""
-    from bert_tf1 import tiny_bert
+    from bert_tf1.convert import tiny_bert
 
     words = [token for token in tiny_bert.tiny_vocab_tokens() if token.isalpha()]
     rng = random.Random(seed)
@@ -72,7 +72,7 @@ def run_google(input_files, output_file, vocab_file, args):
 
 
 def run_ours(input_files, output_file, vocab_file, args, tokenizer, workers):
-    from bert_tf1.pretraining_data import create_pretraining_data
+    from bert_tf1.pretraining.data import create_pretraining_data
 
     return create_pretraining_data(
         input_files, output_file, vocab_file, max_seq_length=args.max_seq_length,
@@ -115,8 +115,9 @@ def main(argv=None):
     parser.add_argument("--skip_google", action="store_true")
     args = parser.parse_args(argv)
 
-    from bert_tf1 import compat, tiny_bert
-    from bert_tf1.pretraining_data import resolve_num_workers
+    from bert_tf1 import compat
+    from bert_tf1.convert import tiny_bert
+    from bert_tf1.pretraining.data import resolve_num_workers
 
     compat.setup_tf1()
     workers = resolve_num_workers(args.workers)

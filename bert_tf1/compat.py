@@ -5,6 +5,8 @@ Call `setup_tf1()` once before building graphs or tokenizing. It is idempotent.
 import os
 import warnings
 
+from absl import flags
+
 _DONE = False
 
 
@@ -15,17 +17,17 @@ def mark_absl_flags_parsed():
     without parsed flags it raises UnparsedFlagAccessError. Marking the (possibly empty) flag set
     as parsed keeps every flag at its default and leaves flags a CLI parsed itself untouched.
     """
-    from absl import flags
 
     if not flags.FLAGS.is_parsed():
         flags.FLAGS.mark_as_parsed()
 
 
 def quiet_tf_logs(level="WARN"):
-    """Silences TF 1.15's C++ banner and the wall of deprecation warnings (tf.contrib, compat.v1)."""
+    """Silences TF 1.15's C++ banner and its wall of deprecation warnings (contrib, compat.v1)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", category=FutureWarning)  # numpy dtype aliases in TF 1.15
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # Imported here, after TF_CPP_MIN_LOG_LEVEL is set: the C++ banner is printed on import.
     import tensorflow as tf
 
     try:  # TF 1.15 prints deprecation notices through this module; turn them off.

@@ -22,13 +22,21 @@ both.
 """
 import inspect
 
-from bert_tf1 import classifier, compat
-from bert_tf1 import model_fn as _model_fn
+from bert import modeling
+
+from bert_tf1 import compat
+from bert_tf1.classifier import model as classifier
+from bert_tf1.classifier import model_fn as _model_fn
+from bert_tf1.classifier.features import (  # noqa: F401
+    InputFeatures,
+    convert_examples_to_features,
+    convert_single_example,
+    file_based_convert_examples_to_features,
+)
+from bert_tf1.classifier.inputs import file_based_input_fn_builder, input_fn_builder  # noqa: F401
 from bert_tf1.data.examples import InputExample, PaddingInputExample  # noqa: F401
-from bert_tf1.features import (InputFeatures, convert_examples_to_features,  # noqa: F401
-                               convert_single_example, file_based_convert_examples_to_features)
-from bert_tf1.hub_bert import create_tokenizer_from_hub_module  # noqa: F401
-from bert_tf1.inputs import file_based_input_fn_builder, input_fn_builder  # noqa: F401
+from bert_tf1.modeling.checkpoint_bert import BertSource
+from bert_tf1.modeling.hub_bert import create_tokenizer_from_hub_module  # noqa: F401
 
 compat.mark_absl_flags_parsed()
 
@@ -42,7 +50,6 @@ _CHECKPOINT_MODEL_FN_BUILDER = ("bert_config", "num_labels", "init_checkpoint", 
 
 def _checkpoint_call(args, kwargs, names, function_name):
     """{name: value} when the call uses run_classifier.py's checkpoint signature, else None."""
-    from bert import modeling
 
     if "bert_config" not in kwargs and not (args and isinstance(args[0], modeling.BertConfig)):
         return None
@@ -71,7 +78,6 @@ def create_model(*args, **kwargs):
     Returns:
       (loss, per_example_loss, logits, probabilities), as classifier.create_model.
     """
-    from bert_tf1.checkpoint_bert import BertSource
 
     bound = _checkpoint_call(args, kwargs, _CHECKPOINT_CREATE_MODEL, "create_model")
     if bound is None:
@@ -95,7 +101,6 @@ def model_fn_builder(*args, **kwargs):
       model_fn(features, labels, mode, params) for TPUEstimator (for_tpu_estimator=False: for
       tf.estimator.Estimator).
     """
-    from bert_tf1.checkpoint_bert import BertSource
 
     bound = _checkpoint_call(args, kwargs, _CHECKPOINT_MODEL_FN_BUILDER, "model_fn_builder")
     if bound is None:

@@ -16,9 +16,9 @@ workdir="${1:-runs/minilm-imdb}"
 shift || true
 python="$venv/bin/python"
 mkdir -p "$workdir"
-"$python" -m bert_tf1.pretrained minilm --output "$workdir/minilm"
+"$python" -m bert_tf1.cli.get_weights minilm --output "$workdir/minilm"
 if [ ! -f "$workdir/imdb/train.csv" ]; then
-  "$python" -m bert_tf1.datasets imdb --output "$workdir/imdb"
+  "$python" -m bert_tf1.cli.get_data imdb --output "$workdir/imdb"
 fi
 exec "$python" "$repo_root/reproduce.py" --recipe minilm-imdb-cpu \
   --hub_module "$workdir/minilm/hub" --data_dir "$workdir/imdb" \

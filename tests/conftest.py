@@ -29,7 +29,7 @@ def run_python(args, check=True, **kwargs):
 def tiny_bert_dir(tmp_path_factory):
     """A tiny BERT (L2 H128 A2, seed 1) in Google's layout, built through the CLI."""
     path = str(tmp_path_factory.mktemp("tiny") / "bert")
-    run_python(["-m", "bert_tf1.tiny_bert", "--output", path, "--seed", "1"])
+    run_python(["-m", "bert_tf1.cli.make_tiny", "--output", path, "--seed", "1"])
     return path
 
 
@@ -37,7 +37,7 @@ def tiny_bert_dir(tmp_path_factory):
 def tiny_hub_module(tiny_bert_dir, tmp_path_factory):
     """The tiny BERT exported as a TF1 Hub module through the CLI."""
     path = str(tmp_path_factory.mktemp("hub") / "module")
-    run_python(["-m", "bert_tf1.hub_export", "--bert_dir", tiny_bert_dir, "--output", path])
+    run_python(["-m", "bert_tf1.cli.export_hub", "--bert_dir", tiny_bert_dir, "--output", path])
     return path
 
 
@@ -75,7 +75,7 @@ def checkpoint_outputs(bert_dir, input_ids, input_mask, segment_ids, mlm_positio
     import tensorflow as tf
     from bert import modeling
 
-    from bert_tf1 import pretraining_heads
+    from bert_tf1.modeling import pretraining_heads
 
     config = modeling.BertConfig.from_json_file(os.path.join(bert_dir, "bert_config.json"))
     with tf.Graph().as_default():

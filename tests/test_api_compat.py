@@ -3,9 +3,9 @@ import inspect
 import json
 import os
 
-from bert_tf1 import run_classifier
-
 from conftest import run_python
+
+from bert_tf1 import run_classifier
 
 # Runs in a fresh process: importing Google's modules defines absl flags.
 GOOGLE_SIGNATURES = r"""

@@ -1,4 +1,4 @@
-"""bert_tf1.checkpoint_bert: BertModel from a Google checkpoint or a hub module's weights."""
+"""modeling.checkpoint_bert: BertModel from a Google checkpoint or a hub module's weights."""
 import json
 import os
 
@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf1 import bert_dir, checkpoint_bert, hub_bert, inputs, model_fn, runtime
-from bert_tf1.checkpoint_bert import BertSource
+from bert_tf1.classifier import inputs, model_fn
+from bert_tf1.classifier.features import InputFeatures
 from bert_tf1.errors import BertTF1Error
-from bert_tf1.features import InputFeatures
+from bert_tf1.modeling import bert_dir, checkpoint_bert, hub_bert
+from bert_tf1.modeling.checkpoint_bert import BertSource
+from bert_tf1.runtime import estimators
 
 SEQ_LENGTH = 8
 
@@ -166,12 +168,12 @@ def random_features(count, seed):
 def test_fine_tune_top_layers_trains_only_the_top(tiny_bert_dir, tmp_path):
     steps = 3
     model_dir = str(tmp_path / "run")
-    estimator = runtime.make_estimator(
+    estimator = estimators.make_estimator(
         model_fn.model_fn_builder(
             num_labels=2, learning_rate=1e-2, num_train_steps=steps, num_warmup_steps=0,
             use_tpu=False, bert_hub_module_handle=None,
             bert_source=BertSource.from_bert_dir(tiny_bert_dir), fine_tune_top_layers=1),
-        runtime.make_run_config(model_dir, save_checkpoints_steps=steps, seed=0),
+        estimators.make_run_config(model_dir, save_checkpoints_steps=steps, seed=0),
         use_tpu=False, train_batch_size=8, eval_batch_size=8, predict_batch_size=8)
     estimator.train(inputs.input_fn_builder(random_features(16, 0), SEQ_LENGTH, is_training=True,
                                             drop_remainder=True, seed=0), max_steps=steps)
@@ -285,7 +287,7 @@ def test_name_candidates_cover_both_sources():
 def test_tpu_checkpoint_runs_use_one_hot_embeddings(tiny_bert_dir, tiny_hub_module):
     """google-research/bert passes use_one_hot_embeddings=FLAGS.use_tpu: gathers are slow on
     TPUs. The setting must reach the graph."""
-    from bert_tf1.classifier_pipeline import ClassifierRunSettings, bert_source_from_settings
+    from bert_tf1.classifier.pipeline import ClassifierRunSettings, bert_source_from_settings
 
     flags = dict(bert_config_file=os.path.join(tiny_bert_dir, "bert_config.json"),
                  init_checkpoint=os.path.join(tiny_bert_dir, "bert_model.ckpt"),

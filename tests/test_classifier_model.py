@@ -4,8 +4,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from bert_tf1 import classifier, model_fn, runtime
+from bert_tf1.classifier import model as classifier
+from bert_tf1.classifier import model_fn
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.runtime import estimators
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +70,7 @@ def deterministic_bert_source(tiny_bert_dir):
     import json
     import os
 
-    from bert_tf1.checkpoint_bert import BertSource
+    from bert_tf1.modeling.checkpoint_bert import BertSource
 
     with open(os.path.join(tiny_bert_dir, "bert_config.json")) as handle:
         config = json.load(handle)
@@ -186,9 +188,9 @@ def test_unknown_head_is_a_clear_error(tiny_hub_module):
 
 
 def test_predict_outputs_and_a_final_batch_of_one(tiny_hub_module, tmp_path):
-    estimator = runtime.make_estimator(
+    estimator = estimators.make_estimator(
         model_fn.model_fn_builder(2, 1e-3, 10, 1, False, tiny_hub_module),
-        runtime.make_run_config(str(tmp_path)), use_tpu=False, train_batch_size=2,
+        estimators.make_run_config(str(tmp_path)), use_tpu=False, train_batch_size=2,
         eval_batch_size=2, predict_batch_size=2)
 
     def input_fn(params):

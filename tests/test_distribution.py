@@ -1,17 +1,17 @@
-"""bert_tf1.distribution: the tiny BERT classifier trained under MirroredStrategy on CPU."""
+"""bert_tf1.runtime.distribution: the tiny BERT classifier trained under MirroredStrategy on CPU."""
 import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from bert import tokenization
-
-from bert_tf1 import distribution, inputs, model_fn, runtime
-from bert_tf1 import features as features_lib
-from bert_tf1.checkpoint_bert import BertSource
-from bert_tf1.errors import BertTF1Error
-
 from toy_data import toy_examples
+
+from bert_tf1.classifier import features as features_lib
+from bert_tf1.classifier import inputs, model_fn
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling.checkpoint_bert import BertSource
+from bert_tf1.runtime import distribution, progress
 
 MAX_SEQ_LENGTH = 16
 
@@ -89,15 +89,15 @@ def test_tiny_bert_trains_and_evaluates_under_mirrored_strategy(tiny_bert_dir, t
                       tf.compat.v1.distribute.MirroredStrategy)
     assert estimator.config.eval_distribute is None
 
-    progress = runtime.TrainingProgressHook(num_train_steps, every_n_steps=1000,
-                                            log_fn=lambda message: None)
+    hook = progress.TrainingProgressHook(num_train_steps, every_n_steps=1000,
+                                        log_fn=lambda message: None)
     sizes = estimator.params
     assert sizes["train_batch_size_per_replica"] == batch_size
     estimator.train(inputs.input_fn_builder(train, MAX_SEQ_LENGTH, is_training=True,
                                             drop_remainder=True, seed=0,
                                             batch_size=sizes["train_batch_size_per_replica"]),
-                    max_steps=num_train_steps, hooks=[progress])
-    steps, losses = zip(*progress.history)
+                    max_steps=num_train_steps, hooks=[hook])
+    steps, losses = zip(*hook.history)
     assert steps == tuple(range(1, num_train_steps + 1))
     assert np.mean(losses[-5:]) < 0.5 * np.mean(losses[:5]), losses
 

@@ -6,8 +6,9 @@ import sys
 import pytest
 from bert import tokenization
 
-from bert_tf1 import fast_tokenization, tiny_bert
+from bert_tf1.convert import tiny_bert
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import tokenization as fast_tokenization
 
 # Characters outside ASCII the vocabularies below know, so that non-ASCII text gives real
 # WordPieces and not only [UNK].
@@ -101,7 +102,7 @@ def test_table_of_differing_characters_is_complete_and_necessary():
     """Every BMP character outside the table tokenizes the same; every one inside differs.
 
     (The supplementary planes were checked the same way, see `python -m
-    bert_tf1.fast_tokenization`; the BMP alone keeps this test at a few seconds.)
+    bert_tf1.modeling.tokenization`; the BMP alone keeps this test at a few seconds.)
     """
     if fast_tokenization.unverified_versions():
         pytest.skip("table verified for %s" % fast_tokenization.VERIFIED_VERSIONS)
@@ -180,8 +181,8 @@ def test_fast_refused_where_it_cannot_match(vocab_file, tmp_path, monkeypatch):
 
 def test_classifier_feature_conversion_is_the_same_with_either_tokenizer(tiny_hub_module,
                                                                          tmp_path):
-    from bert_tf1 import features
-    from bert_tf1.classifier_pipeline import ClassifierRunSettings, make_tokenizer
+    from bert_tf1.classifier import features
+    from bert_tf1.classifier.pipeline import ClassifierRunSettings, make_tokenizer
     from bert_tf1.data import fixtures, load_examples
 
     def tokenizer(kind):

@@ -18,13 +18,21 @@ setup_tf1()
 import tensorflow as tf  # noqa: E402
 from bert import tokenization  # noqa: E402
 
-from bert_tf1 import features  # noqa: E402
+from bert_tf1.classifier import features  # noqa: E402
+from bert_tf1.classifier.features import (  # noqa: E402
+    InputFeatures,
+    convert_examples_to_features,
+    convert_single_example,
+    ensure_tfrecord,
+    file_based_convert_examples_to_features,
+    padded_examples,
+    parse_truncation,
+    read_tfrecord_meta,
+    tfrecord_is_current,
+    truncate_tokens,
+)
 from bert_tf1.data.examples import InputExample, PaddingInputExample  # noqa: E402
 from bert_tf1.errors import BertTF1Error  # noqa: E402
-from bert_tf1.features import (  # noqa: E402
-    InputFeatures, convert_examples_to_features, convert_single_example, ensure_tfrecord,
-    file_based_convert_examples_to_features, padded_examples, parse_truncation,
-    read_tfrecord_meta, tfrecord_is_current, truncate_tokens)
 
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 WORDS = ["the", "dog", "is", "hairy", ".", "jack", "##son", "##ville", "?", "no", "it", "not"]
@@ -600,7 +608,7 @@ from bert_tf1.compat import setup_tf1
 setup_tf1()
 import tensorflow as tf
 from bert import tokenization
-from bert_tf1 import features as F, inputs as I
+from bert_tf1.classifier import features as F, inputs as I
 
 vocab, local_dir = sys.argv[1], sys.argv[2]
 tok = tokenization.FullTokenizer(vocab, True)
@@ -668,6 +676,7 @@ def test_s3_write_read_and_failure(tmp_path):
     boto3 = pytest.importorskip("boto3")
     import subprocess
     import sys
+
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)

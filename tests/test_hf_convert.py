@@ -1,7 +1,7 @@
 """HuggingFace BERT -> Google TF1 checkpoint: names, numerics, weight formats, errors, round trip.
 
 Most HF models here are built in numpy (2 layers, hidden 32, 4 heads, vocab 100) and written with
-bert_tf1.safetensors_io; the converted checkpoint is run through bert.modeling.BertModel and
+bert_tf1.convert.safetensors_io; the converted checkpoint is run through bert.modeling.BertModel and
 compared with a numpy forward pass of the ORIGINAL HF weights written with HF's semantics.
 
 The PyTorch-format tests read REAL files written by torch 2.13 and HF's safetensors package
@@ -22,10 +22,11 @@ import zipfile
 
 import numpy as np
 import pytest
-
-from bert_tf1 import hf_convert, safetensors_io, torch_checkpoint
-from bert_tf1.errors import BertTF1Error
 from conftest import REPO_ROOT, run_python
+
+from bert_tf1.cli import from_hf, to_hf
+from bert_tf1.convert import hf_convert, safetensors_io, torch_checkpoint
+from bert_tf1.errors import BertTF1Error
 
 CONFIG = {"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 4,
           "intermediate_size": 64, "max_position_embeddings": 40, "type_vocab_size": 2}
@@ -174,7 +175,8 @@ def tf_forward(bert_dir, ids, mask, segments):
     import tensorflow as tf
     from bert import modeling
 
-    from bert_tf1 import bert_dir as bert_dir_lib, pretraining_heads
+    from bert_tf1.modeling import bert_dir as bert_dir_lib
+    from bert_tf1.modeling import pretraining_heads
 
     source = bert_dir_lib.load_bert_directory(bert_dir)
     graph = tf.Graph()
@@ -215,7 +217,8 @@ def inputs(config=CONFIG):
 def test_safetensors_round_trip_all_dtypes(tmp_path):
     rng = np.random.RandomState(0)
     tensors = {"f32": rng.randn(3, 4).astype(np.float32), "f16": rng.randn(5).astype(np.float16),
-               "i64": np.arange(6, dtype=np.int64).reshape(2, 3), "i32": np.array([-1, 7], np.int32),
+               "i64": np.arange(6, dtype=np.int64).reshape(2, 3),
+               "i32": np.array([-1, 7], np.int32),
                "empty": np.zeros([0, 3], np.float32)}
     path = str(tmp_path / "m.safetensors")
     safetensors_io.save_file(tensors, path, metadata={"format": "pt"})
@@ -320,7 +323,8 @@ def test_converted_model_matches_numpy_reference(tmp_path, prefix, heads, vocab)
 def test_converted_dir_validates_and_exports_hub_module_with_mlm(tmp_path):
     import tensorflow_hub as hub
 
-    from bert_tf1 import bert_dir as bert_dir_lib, hub_export
+    from bert_tf1.convert import hub_export
+    from bert_tf1.modeling import bert_dir as bert_dir_lib
 
     hf_dir = write_hf_dir(tmp_path / "hf", hf_weights(heads=("mlm",)))
     hf_convert.convert_hf_to_tf1(hf_dir, str(tmp_path / "tf1"))
@@ -335,7 +339,7 @@ def test_converted_dir_validates_and_exports_hub_module_with_mlm(tmp_path):
 
 
 def test_masked_lm_model_without_pooler_gets_initialised_pooler(tmp_path):
-    from bert_tf1 import bert_dir as bert_dir_lib
+    from bert_tf1.modeling import bert_dir as bert_dir_lib
 
     hf_dir = write_hf_dir(tmp_path / "hf", hf_weights(heads=("mlm",), pooler=False),
                           config={"architectures": ["BertForMaskedLM"]})
@@ -448,13 +452,14 @@ def test_cli_converts_and_refuses_non_empty_output(tmp_path, capsys):
     with open(os.path.join(hf_dir, "tokenizer_config.json"), "w") as handle:
         json.dump({"do_lower_case": False}, handle)
     out = str(tmp_path / "tf1")
-    result = run_python(["-m", "bert_tf1.hf_convert", "--hf_dir", hf_dir, "--output", out])
+    result = run_python(["-m", "bert_tf1.cli.from_hf", "--hf_dir", hf_dir, "--output", out])
     assert "heads: mlm, nsp" in result.stdout and "--nodo_lower_case" in result.stdout
-    assert sorted(os.listdir(out))[:2] == ["bert_config.json", "bert_model.ckpt.data-00000-of-00001"]
+    assert sorted(os.listdir(out))[:2] == ["bert_config.json",
+                                           "bert_model.ckpt.data-00000-of-00001"]
     # In-process from here: a second TF start-up in a subprocess costs ~7 s.
-    assert hf_convert.main(["--hf_dir", hf_dir, "--output", out]) == 2
+    assert from_hf.main(["--hf_dir", hf_dir, "--output", out]) == 2
     assert "--overwrite" in capsys.readouterr().err
-    assert hf_convert.main(["--hf_dir", hf_dir, "--output", out, "--overwrite"]) == 0
+    assert from_hf.main(["--hf_dir", hf_dir, "--output", out, "--overwrite"]) == 0
 
 
 # ---- config validation --------------------------------------------------------------------------
@@ -469,7 +474,7 @@ def test_layer_norm_eps_other_than_googles_is_refused_then_allowed_with_a_warnin
                                           allow_layer_norm_eps=True)
     assert len(result["notes"]) == 1 and "layer_norm_eps is 1e-05" in result["notes"][0]
     # Through the CLI the note is a warning on stderr, and the conversion succeeds.
-    assert hf_convert.main(["--hf_dir", hf_dir, "--output", str(tmp_path / "tf1b"),
+    assert from_hf.main(["--hf_dir", hf_dir, "--output", str(tmp_path / "tf1b"),
                             "--allow_layer_norm_eps"]) == 0
 
 
@@ -1001,8 +1006,8 @@ def test_truncated_zip_named(tmp_path):
 
 def test_to_hf_cli_round_trip_through_subprocess(tiny_bert_dir, tmp_path):
     hf_dir, back = str(tmp_path / "hf"), str(tmp_path / "tf1")
-    result = run_python(["-m", "bert_tf1.hf_convert", "to-hf", "--bert_dir", tiny_bert_dir,
-                         "--output", hf_dir])
+    result = run_python(["-m", "bert_tf1.cli.to_hf", "--bert_dir", tiny_bert_dir, "--output",
+                         hf_dir])
     assert "BertForPreTraining" in result.stdout and "do_lower_case=True" in result.stdout
     assert sorted(os.listdir(hf_dir)) == ["config.json", "model.safetensors",
                                           "tokenizer_config.json", "vocab.txt"]
@@ -1013,7 +1018,7 @@ def test_to_hf_cli_round_trip_through_subprocess(tiny_bert_dir, tmp_path):
     assert tensors["bert.encoder.layer.0.intermediate.dense.weight"].shape == (
         config["intermediate_size"], config["hidden_size"])  # HF's [out, in]
     # ... and back with bert-tf1-from-hf (in process: a second TF start-up costs ~7 s).
-    assert hf_convert.main(["--hf_dir", hf_dir, "--output", back]) == 0
+    assert from_hf.main(["--hf_dir", hf_dir, "--output", back]) == 0
     original, round_trip = checkpoint_arrays(tiny_bert_dir), checkpoint_arrays(back)
     weights = sorted(name for name in original if name.startswith(("bert/", "cls/")))
     assert weights and sorted(round_trip) == weights
@@ -1030,7 +1035,7 @@ def test_to_hf_cli_round_trip_through_subprocess(tiny_bert_dir, tmp_path):
 
 def test_to_hf_cli_options_and_errors(tiny_bert_dir, tmp_path, capsys):
     out = str(tmp_path / "hf")
-    assert hf_convert.main_to_hf(["--bert_dir", tiny_bert_dir, "--output", out, "--prefix",
+    assert to_hf.main(["--bert_dir", tiny_bert_dir, "--output", out, "--prefix",
                                   "none", "--nodo_lower_case"]) == 0
     tensors, _ = safetensors_io.load_file(os.path.join(out, "model.safetensors"))
     assert "encoder.layer.0.output.dense.bias" in tensors and "cls.predictions.bias" in tensors
@@ -1038,9 +1043,9 @@ def test_to_hf_cli_options_and_errors(tiny_bert_dir, tmp_path, capsys):
         assert json.load(handle)["do_lower_case"] is False
     assert hf_convert.read_hf_do_lower_case(out) is False
     capsys.readouterr()
-    assert hf_convert.main_to_hf(["--bert_dir", tiny_bert_dir, "--output", out]) == 2
+    assert to_hf.main(["--bert_dir", tiny_bert_dir, "--output", out]) == 2
     assert "--overwrite" in capsys.readouterr().err
-    assert hf_convert.main_to_hf(["--bert_dir", str(tmp_path / "nope"), "--output",
+    assert to_hf.main(["--bert_dir", str(tmp_path / "nope"), "--output",
                                   str(tmp_path / "x")]) == 2
     assert "bert-tf1-to-hf: error: " in capsys.readouterr().err
 
@@ -1048,6 +1053,6 @@ def test_to_hf_cli_options_and_errors(tiny_bert_dir, tmp_path, capsys):
 def test_to_hf_console_script_declared():
     with open(os.path.join(REPO_ROOT, "setup.py")) as handle:
         setup_text = handle.read()
-    assert '"bert-tf1-to-hf=bert_tf1.hf_convert:main_to_hf"' in setup_text
-    assert '"bert-tf1-from-hf=bert_tf1.hf_convert:main"' in setup_text
-    assert callable(hf_convert.main_to_hf) and callable(hf_convert.main)
+    assert '"bert-tf1-to-hf=bert_tf1.cli.to_hf:run"' in setup_text
+    assert '"bert-tf1-from-hf=bert_tf1.cli.from_hf:run"' in setup_text
+    assert callable(to_hf.run) and callable(from_hf.run)

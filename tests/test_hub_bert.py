@@ -1,4 +1,4 @@
-"""bert_tf1.hub_bert: a TF1 Hub module without BERT's `tokens` signature is one clear error.
+"""modeling.hub_bert: a TF1 Hub module without BERT's `tokens` signature is one clear error.
 
 The modules here are exported in the test: tiny TF1 Hub modules with other signatures (a text
 embedding's "default", a "tokens" signature with other outputs, no "train" graph variant).
@@ -9,10 +9,10 @@ import pytest
 import tensorflow as tf
 import tensorflow_hub as hub
 
-from bert_tf1 import hub_bert
-from bert_tf1.classifier_pipeline import ClassifierRunSettings, run_classifier
+from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.data import fixtures
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import hub_bert
 
 
 def export_module(path, signature, outputs, tag_sets=({"train"}, set())):

@@ -5,11 +5,11 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from bert_tf1 import hub_bert, hub_export
-from bert_tf1.errors import BertTF1Error
-
 from conftest import checkpoint_outputs, run_python
+
+from bert_tf1.convert import hub_export
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import hub_bert
 
 INPUT_IDS = [[2, 40, 41, 300, 3, 0], [2, 500, 600, 3, 700, 3]]
 INPUT_MASK = [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]
@@ -210,7 +210,7 @@ def test_refuses_existing_module_unless_overwrite(tiny_bert_dir, tiny_hub_module
     target = str(tmp_path / "module")
     shutil.copytree(tiny_hub_module, target)
     before = sorted(os.listdir(target))
-    result = run_python(["-m", "bert_tf1.hub_export", "--bert_dir", tiny_bert_dir,
+    result = run_python(["-m", "bert_tf1.cli.export_hub", "--bert_dir", tiny_bert_dir,
                          "--output", target], check=False)
     assert result.returncode == 2
     assert "already holds a hub module; pass --overwrite" in result.stderr

@@ -13,14 +13,21 @@ setup_tf1()
 import tensorflow as tf  # noqa: E402
 from bert import tokenization  # noqa: E402
 
+from bert_tf1.classifier import inputs  # noqa: E402
+from bert_tf1.classifier.features import (  # noqa: E402
+    FEATURE_KEYS,
+    InputFeatures,
+    convert_examples_to_features,
+    file_based_convert_examples_to_features,
+    padded_examples,
+)
+from bert_tf1.classifier.inputs import (  # noqa: E402
+    file_based_input_fn_builder,
+    input_fn_builder,
+    resolve_batch_size,
+)
 from bert_tf1.data.examples import InputExample  # noqa: E402
 from bert_tf1.errors import BertTF1Error  # noqa: E402
-from bert_tf1.features import (  # noqa: E402
-    FEATURE_KEYS, InputFeatures, convert_examples_to_features,
-    file_based_convert_examples_to_features, padded_examples)
-from bert_tf1 import inputs  # noqa: E402
-from bert_tf1.inputs import (  # noqa: E402
-    file_based_input_fn_builder, input_fn_builder, resolve_batch_size)
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ["w%d" % i for i in range(30)]
 SEQ = 8

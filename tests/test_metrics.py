@@ -1,4 +1,4 @@
-"""bert_tf1.metrics against scikit-learn / scipy on the real rows of padded, streamed batches."""
+"""classifier.metrics against scikit-learn / scipy on the real rows of padded, streamed batches."""
 import math
 
 import numpy as np
@@ -13,7 +13,7 @@ compat.setup_tf1()
 
 import tensorflow as tf  # noqa: E402  (after setup_tf1, which quiets TF's import-time logging)
 
-from bert_tf1 import metrics  # noqa: E402
+from bert_tf1.classifier import metrics  # noqa: E402
 
 TOL = 1e-6
 BINARY_KEYS = {"eval_accuracy", "auc", "precision", "recall", "f1", "true_positives",

@@ -13,10 +13,9 @@ import os
 import re
 
 import pytest
+from conftest import REPO_ROOT, run_python
 
 from bert_tf1.data.fixtures import write_fixture
-
-from conftest import REPO_ROOT, run_python
 
 NOTEBOOK_DIR = os.path.join(REPO_ROOT, "notebooks")
 NOTEBOOK_ONLY = "# notebook-only"

@@ -1,11 +1,11 @@
-"""bert_tf1.optimization: Google's AdamW as a standard Optimizer, working under MirroredStrategy."""
+"""modeling.optimization: Google's AdamW as a standard Optimizer, working under MirroredStrategy."""
 import numpy as np
 import pytest
 import tensorflow as tf
 from bert import optimization as google_optimization
 
-from bert_tf1 import optimization
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import optimization
 
 INIT_LR = 0.1
 

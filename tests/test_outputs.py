@@ -4,9 +4,9 @@ import os
 import numpy as np
 import pytest
 
-from bert_tf1 import outputs
 from bert_tf1.data.examples import InputExample
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.runtime import outputs
 
 
 def test_eval_results_in_googles_format_and_json(tmp_path):

@@ -77,13 +77,14 @@ def test_installed_environment_matches_the_lock():
 def test_readme_opens_with_the_two_commands_and_ci_runs_exactly_them():
     first_block = re.search(r"```(?:bash|sh)?\n(.*?)```", read("README.md"), re.S)
     assert first_block, "README.md must open with a code block holding the two commands"
-    lines = [l for l in first_block.group(1).splitlines() if l.strip() and not l.startswith("#")]
+    lines = [line for line in first_block.group(1).splitlines()
+             if line.strip() and not line.startswith("#")]
     assert lines == [SETUP_COMMAND, TEST_COMMAND], lines
     head = read("README.md").split("```")[0]
     assert len(head.splitlines()) <= 6, "the commands must come first in README.md"
-    ci_lines = [l.strip() for l in read(".ci/run").splitlines()
-                if l.strip() and not l.startswith("#") and not l.startswith("set ")
-                and not l.startswith("cd ")]
+    ci_lines = [line.strip() for line in read(".ci/run").splitlines()
+                if line.strip() and not line.startswith("#") and not line.startswith("set ")
+                and not line.startswith("cd ")]
     assert ci_lines == [SETUP_COMMAND, TEST_COMMAND], ci_lines
 
 

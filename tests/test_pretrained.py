@@ -8,11 +8,11 @@ import os
 import zipfile
 
 import pytest
-
-from bert_tf1 import hub_export, pretrained
-from bert_tf1.errors import BertTF1Error
-
 from test_hf_convert import hf_weights, write_hf_dir
+
+from bert_tf1.convert import hub_export
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.fetch import weights as pretrained
 
 
 def fake_minilm_wheel(tmp_path, with_model=True):

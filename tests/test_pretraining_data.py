@@ -7,10 +7,10 @@ import sys
 import pytest
 import tensorflow as tf
 from bert import tokenization
-
-from bert_tf1 import pretraining_data
-from bert_tf1.errors import BertTF1Error
 from conftest import run_python
+
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.pretraining import data as pretraining_data
 
 WORDS = ("the movie was good and the actor was great but the plot was bad while every scene "
          "felt long").split()

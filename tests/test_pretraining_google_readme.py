@@ -23,9 +23,10 @@ import re
 import shlex
 
 import pytest
-
-from bert_tf1 import pretraining, tiny_bert
 from conftest import REPO_ROOT, run_python
+
+from bert_tf1.convert import tiny_bert
+from bert_tf1.pretraining import pipeline as pretraining
 
 # google-research/bert README, "Pre-training with BERT" (verbatim).
 GOOGLE_CREATE_PRETRAINING_DATA = r"""

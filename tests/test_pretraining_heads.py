@@ -6,7 +6,6 @@ our CLIs' flags in this one.
 import json
 
 import numpy as np
-
 from conftest import run_python
 
 COMPARE = r"""
@@ -14,7 +13,8 @@ import json, os, sys
 import numpy as np
 import tensorflow as tf
 from bert import modeling, run_pretraining as google
-from bert_tf1 import compat, pretraining_heads
+from bert_tf1 import compat
+from bert_tf1.modeling import pretraining_heads
 compat.setup_tf1()
 bert_dir = sys.argv[1]
 config = modeling.BertConfig.from_json_file(os.path.join(bert_dir, "bert_config.json"))

@@ -9,10 +9,10 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from bert_tf1 import pretraining
-from bert_tf1.errors import BertTF1Error
 from conftest import checkpoint_outputs, run_python
+
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.pretraining import pipeline as pretraining
 
 # A repetitive corpus: 6 fixed sentences, so a tiny BERT learns the masked words in a few steps.
 SENTENCES = ["the movie was very good and the actor was great .",
@@ -225,12 +225,12 @@ def write_headerless_reviews(directory, count=16):
 
 def further_pretrain_cli(args):
     """bert-tf1-further-pretrain in a subprocess (the console script's module)."""
-    return run_python(["-m", "bert_tf1.further_pretraining", "--noprogress"] + args)
+    return run_python(["-m", "bert_tf1.cli.further_pretrain", "--noprogress"] + args)
 
 
 @pytest.mark.e2e
 def test_further_pretraining_cli_from_hub_module_with_task_options(tiny_hub_module, tmp_path):
-    from bert_tf1.further_pretraining import split_sentences
+    from bert_tf1.pretraining.further import split_sentences
 
     assert split_sentences("Good film! I liked it.<br /><br />Rated 8.") == [
         "Good film!", "I liked it.", "Rated 8."]
@@ -269,8 +269,8 @@ def test_further_pretraining_cli_from_hub_module_with_task_options(tiny_hub_modu
 
 @pytest.mark.e2e
 def test_further_pretraining_cli_from_checkpoint_then_fine_tune(tiny_bert_dir, tmp_path):
-    from bert_tf1 import pretraining_data
     from bert_tf1.data import fixtures
+    from bert_tf1.pretraining import data as pretraining_data
 
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "imdb"), per_label=10)
     output_dir = str(tmp_path / "further")
@@ -331,23 +331,23 @@ def test_further_pretraining_cli_from_checkpoint_then_fine_tune(tiny_bert_dir, t
 
 
 def test_further_pretraining_cli_errors(tmp_path):
-    missing = run_python(["-m", "bert_tf1.further_pretraining", "--task_name=imdb",
+    missing = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=imdb",
                           "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o")],
                          check=False)
     assert missing.returncode == 2 and "--init_checkpoint" in missing.stderr
-    no_vocab = run_python(["-m", "bert_tf1.further_pretraining", "--task_name=imdb",
+    no_vocab = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=imdb",
                            "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
                            "--init_checkpoint=" + str(tmp_path)], check=False)
     assert no_vocab.returncode == 2 and "no vocab.txt" in no_vocab.stderr
     assert "Traceback" not in no_vocab.stderr
-    bad_option = run_python(["-m", "bert_tf1.further_pretraining", "--task_name=csv",
+    bad_option = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=csv",
                              "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
                              "--init_checkpoint=" + str(tmp_path),
                              "--task_option", "header=maybe"], check=False)
     assert bad_option.returncode == 2 and "Traceback" not in bad_option.stderr
     assert "--task_option header=maybe" in bad_option.stderr
     assert "expected a boolean" in bad_option.stderr
-    no_equals = run_python(["-m", "bert_tf1.further_pretraining", "--task_name=csv",
+    no_equals = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=csv",
                             "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
                             "--init_checkpoint=" + str(tmp_path), "--task_option", "header"],
                            check=False)
@@ -367,7 +367,7 @@ def write_bigger_vocab(tiny_bert_dir, path):
 
 
 def test_data_made_with_another_vocab(tiny_bert_dir, tmp_path):
-    from bert_tf1 import pretraining_data
+    from bert_tf1.pretraining import data as pretraining_data
 
     vocab, size = write_bigger_vocab(tiny_bert_dir, str(tmp_path / "vocab.txt"))
     corpus = tmp_path / "corpus.txt"
@@ -389,7 +389,7 @@ def test_data_made_with_another_vocab(tiny_bert_dir, tmp_path):
 def test_further_pretraining_vocab_disagreeing_with_config(tiny_bert_dir, tiny_hub_module,
                                                            tmp_path):
     from bert_tf1.data import fixtures
-    from bert_tf1.further_pretraining import further_pretrain
+    from bert_tf1.pretraining.further import further_pretrain
 
     vocab, size = write_bigger_vocab(tiny_bert_dir, str(tmp_path / "vocab.txt"))
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "imdb"), per_label=2)

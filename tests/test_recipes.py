@@ -3,10 +3,11 @@ import json
 
 import pytest
 
-from bert_tf1 import data, recipes
-from bert_tf1.classifier_pipeline import ClassifierRunSettings
+from bert_tf1 import data
+from bert_tf1.classifier.pipeline import ClassifierRunSettings
 from bert_tf1.errors import BertTF1Error
-from bert_tf1.reproduce import parse_overrides
+from bert_tf1.reproduce import recipes
+from bert_tf1.reproduce.runner import parse_overrides
 
 # The experiments issue 4 names; each must exist as a built-in recipe.
 REQUIRED = ("tfhub-imdb-notebook", "annotated-bert-imdb", "tl4nlp-imdb-frozen", "quora-insincere",

@@ -5,8 +5,9 @@ import os
 import pytest
 from sklearn import metrics as sk
 
-from bert_tf1 import outputs, recipes, report
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.reproduce import recipes, report
+from bert_tf1.runtime import outputs
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

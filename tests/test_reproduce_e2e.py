@@ -3,12 +3,12 @@ import json
 import os
 
 import pytest
-
-from bert_tf1 import recipes, reproduce
-from bert_tf1.classifier_pipeline import ClassifierRunSettings, run_classifier
-from bert_tf1.data import fixtures
-
 from conftest import run_python
+
+from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
+from bert_tf1.cli import reproduce
+from bert_tf1.data import fixtures
+from bert_tf1.reproduce import recipes
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +21,8 @@ def tiny_recipe(tmp_path):
     values = recipes.load_recipe("minilm-imdb-cpu").to_dict()
     values.update(name="tiny-imdb", version=2, settings=dict(
         values["settings"], train_examples=0, eval_examples=8, **TINY))
-    values["variants"] = {"head": {"truncation": "head"}, "head+tail": {"truncation": "head+tail:4"}}
+    values["variants"] = {"head": {"truncation": "head"},
+                          "head+tail": {"truncation": "head+tail:4"}}
     path = tmp_path / "tiny-imdb.json"
     path.write_text(json.dumps(values))
     return str(path)

@@ -9,14 +9,13 @@ import os
 
 import numpy as np
 import pytest
+from conftest import REPO_ROOT, run_python
 from scipy import stats
 from sklearn import metrics as skm
 
-from bert_tf1.classifier_pipeline import ClassifierRunSettings, run_classifier
+from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.data import fixtures
 from bert_tf1.errors import BertTF1Error
-
-from conftest import REPO_ROOT, run_python
 
 pytestmark = pytest.mark.e2e
 
@@ -151,19 +150,19 @@ def test_tpu_style_padding_gives_exact_metrics_and_one_line_per_example(tiny_hub
 
 def test_resume_after_interruption_continues_to_the_planned_step(tiny_hub_module, tmp_path,
                                                                  monkeypatch):
-    from bert_tf1 import runtime
+    from bert_tf1.runtime import progress
 
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=8)
     output_dir = str(tmp_path / "out")
     run = settings(tiny_hub_module, data_dir, output_dir, "imdb", save_checkpoints_steps=1)
-    original_after_run = runtime.TrainingProgressHook.after_run
+    original_after_run = progress.TrainingProgressHook.after_run
 
     def interrupt_after_step_2(self, run_context, run_values):
         original_after_run(self, run_context, run_values)
         if self.history and self.history[-1][0] == 2:
             raise KeyboardInterrupt("simulated interruption")
 
-    monkeypatch.setattr(runtime.TrainingProgressHook, "after_run", interrupt_after_step_2)
+    monkeypatch.setattr(progress.TrainingProgressHook, "after_run", interrupt_after_step_2)
     with pytest.raises(KeyboardInterrupt):
         run_classifier(run)
     assert not os.path.exists(os.path.join(output_dir, "eval_results.json"))
@@ -172,7 +171,7 @@ def test_resume_after_interruption_continues_to_the_planned_step(tiny_hub_module
     record = os.path.join(output_dir, "train.tf_record")
     record_stamp = os.path.getmtime(record)
 
-    monkeypatch.setattr(runtime.TrainingProgressHook, "after_run", original_after_run)
+    monkeypatch.setattr(progress.TrainingProgressHook, "after_run", original_after_run)
     resumed = run_classifier(run)
     # 16 examples / batch 8 * 2 epochs = 4 steps in all; the second run did steps 3 and 4 only.
     assert resumed["num_train_steps"] == 4

@@ -1,19 +1,19 @@
 import pytest
 import tensorflow as tf
 
-from bert_tf1 import model_fn, runtime
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.runtime import estimators, progress
 
 
 def test_use_tpu_without_a_tpu_name_is_a_clear_error():
     with pytest.raises(BertTF1Error, match="--use_tpu=true needs --tpu_name"):
-        runtime.make_run_config("/tmp/unused", use_tpu=True)
+        estimators.make_run_config("/tmp/unused", use_tpu=True)
 
 
 def test_tpu_configuration_is_built_from_the_resolver(tmp_path):
     # A grpc:// address is used as is; nothing is contacted while building the configuration.
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="grpc://127.0.0.1:8470")
-    config = runtime.make_run_config(str(tmp_path), use_tpu=True, cluster_resolver=resolver,
+    config = estimators.make_run_config(str(tmp_path), use_tpu=True, cluster_resolver=resolver,
                                      iterations_per_loop=50, num_tpu_cores=8,
                                      save_checkpoints_steps=200, keep_checkpoint_max=3, seed=7)
     assert isinstance(config, tf.compat.v1.estimator.tpu.RunConfig)
@@ -23,7 +23,7 @@ def test_tpu_configuration_is_built_from_the_resolver(tmp_path):
         tf.compat.v1.estimator.tpu.InputPipelineConfig.PER_HOST_V2
     assert (config.save_checkpoints_steps, config.keep_checkpoint_max, config.tf_random_seed) \
         == (200, 3, 7)
-    estimator = runtime.make_estimator(lambda features, labels, mode, params: None, config,
+    estimator = estimators.make_estimator(lambda features, labels, mode, params: None, config,
                                        use_tpu=True, train_batch_size=32, eval_batch_size=8,
                                        predict_batch_size=8)
     assert isinstance(estimator, tf.compat.v1.estimator.tpu.TPUEstimator)
@@ -32,8 +32,8 @@ def test_tpu_configuration_is_built_from_the_resolver(tmp_path):
 
 
 def test_cpu_configuration_runs_the_same_estimator_off_tpu(tmp_path):
-    config = runtime.make_run_config(str(tmp_path))
-    estimator = runtime.make_estimator(lambda features, labels, mode, params: None, config,
+    config = estimators.make_run_config(str(tmp_path))
+    estimator = estimators.make_estimator(lambda features, labels, mode, params: None, config,
                                        use_tpu=False, train_batch_size=4, eval_batch_size=4,
                                        predict_batch_size=4)
     assert not estimator._ctx._use_tpu  # pylint: disable=protected-access
@@ -42,7 +42,7 @@ def test_cpu_configuration_runs_the_same_estimator_off_tpu(tmp_path):
 
 @pytest.mark.parametrize("seconds, text", [(0, "0s"), (59.6, "1m00s"), (3725, "1h02m05s")])
 def test_format_duration(seconds, text):
-    assert runtime.format_duration(seconds) == text
+    assert progress.format_duration(seconds) == text
 
 
 class FakeClock(object):
@@ -61,7 +61,7 @@ def run_hook(hook, steps_per_run, runs, make_loss=lambda: tf.constant(0.5)):
     session.run does on CPU (1) or a TPU training loop does (iterations_per_loop)."""
     with tf.Graph().as_default():
         global_step = tf.compat.v1.train.get_or_create_global_step()
-        tf.compat.v1.add_to_collection(model_fn.TRAIN_LOSS_COLLECTION, make_loss())
+        tf.compat.v1.add_to_collection(progress.TRAIN_LOSS_COLLECTION, make_loss())
         train_op = tf.compat.v1.assign_add(global_step, steps_per_run)
         with tf.compat.v1.train.SingularMonitoredSession(hooks=[hook]) as session:
             for _ in range(runs):
@@ -70,7 +70,7 @@ def run_hook(hook, steps_per_run, runs, make_loss=lambda: tf.constant(0.5)):
 
 def test_progress_hook_on_cpu_logs_loss_rate_and_eta():
     logged = []
-    hook = runtime.TrainingProgressHook(num_train_steps=10, every_n_steps=5, log_fn=logged.append,
+    hook = progress.TrainingProgressHook(num_train_steps=10, every_n_steps=5, log_fn=logged.append,
                                         clock=FakeClock())
     run_hook(hook, steps_per_run=1, runs=10)
     assert hook.history == [(step, 0.5) for step in range(1, 11)]
@@ -83,16 +83,16 @@ def test_progress_hook_on_tpu_fetches_no_model_tensor_and_counts_loop_steps():
     """use_tpu: the loss lives inside the on-device loop; the hook must not fetch it. A
     placeholder stands in for it here: fetching it without a feed would fail the run."""
     logged = []
-    hook = runtime.TrainingProgressHook(num_train_steps=20, every_n_steps=5, log_fn=logged.append,
+    hook = progress.TrainingProgressHook(num_train_steps=20, every_n_steps=5, log_fn=logged.append,
                                         fetch_loss=False, clock=FakeClock())
     with tf.Graph().as_default():
         tf.compat.v1.train.get_or_create_global_step()
-        tf.compat.v1.add_to_collection(model_fn.TRAIN_LOSS_COLLECTION,
+        tf.compat.v1.add_to_collection(progress.TRAIN_LOSS_COLLECTION,
                                        tf.compat.v1.placeholder(tf.float32, []))
         hook.begin()
         assert hook.before_run(None) is None  # nothing added to the train op's fetches
     # 4 steps per session.run (iterations_per_loop=4): global step 4, 8, ..., 20.
-    run_hook(runtime.TrainingProgressHook(20, 5, logged.append, fetch_loss=False,
+    run_hook(progress.TrainingProgressHook(20, 5, logged.append, fetch_loss=False,
                                           clock=FakeClock()),
              steps_per_run=4, runs=5,
              make_loss=lambda: tf.compat.v1.placeholder(tf.float32, []))
@@ -101,10 +101,11 @@ def test_progress_hook_on_tpu_fetches_no_model_tensor_and_counts_loop_steps():
 
 
 def test_progress_hook_history_follows_the_global_step_when_resumed():
-    hook = runtime.TrainingProgressHook(num_train_steps=6, every_n_steps=100, log_fn=lambda _: None)
+    hook = progress.TrainingProgressHook(num_train_steps=6, every_n_steps=100,
+                                         log_fn=lambda _: None)
     with tf.Graph().as_default():
         global_step = tf.compat.v1.train.get_or_create_global_step()
-        tf.compat.v1.add_to_collection(model_fn.TRAIN_LOSS_COLLECTION, tf.constant(1.0))
+        tf.compat.v1.add_to_collection(progress.TRAIN_LOSS_COLLECTION, tf.constant(1.0))
         train_op = tf.compat.v1.assign_add(global_step, 1)
         resume_at_3 = tf.compat.v1.assign(global_step, 3)
         with tf.compat.v1.train.SingularMonitoredSession(hooks=[hook]) as session:
@@ -115,7 +116,7 @@ def test_progress_hook_history_follows_the_global_step_when_resumed():
 
 
 def test_pipeline_builds_a_tpu_safe_progress_hook():
-    from bert_tf1.classifier_pipeline import ClassifierRunSettings, make_progress_hook
+    from bert_tf1.classifier.pipeline import ClassifierRunSettings, make_progress_hook
 
     assert make_progress_hook(ClassifierRunSettings(use_tpu=True), 10).fetch_loss is False
     assert make_progress_hook(ClassifierRunSettings(), 10).fetch_loss is True

@@ -15,12 +15,13 @@ The hub.Module training path itself is exercised end to end by tests/test_run_cl
 """
 import numpy as np
 import pytest
-
-from bert_tf1 import features as features_lib
-from bert_tf1 import hub_bert, inputs, model_fn, runtime
-from bert_tf1.checkpoint_bert import BertSource
-
 from toy_data import toy_examples
+
+from bert_tf1.classifier import features as features_lib
+from bert_tf1.classifier import inputs, model_fn
+from bert_tf1.modeling import hub_bert
+from bert_tf1.modeling.checkpoint_bert import BertSource
+from bert_tf1.runtime import estimators, progress
 
 pytestmark = pytest.mark.e2e
 
@@ -69,22 +70,21 @@ def train_toy_classifier(hub_module, train, model_dir, learning_rate):
     """Trains the seeded classifier; returns (estimator, progress hook, num_train_steps)."""
     num_train_steps = len(train) * EPOCHS // BATCH_SIZE
     source = BertSource.from_hub_module(hub_module).as_checkpoint_source()
-    estimator = runtime.make_estimator(
+    estimator = estimators.make_estimator(
         model_fn.model_fn_builder(num_labels=2, learning_rate=learning_rate,
                                   num_train_steps=num_train_steps,
                                   num_warmup_steps=num_train_steps // 10, use_tpu=False,
                                   bert_hub_module_handle=None, bert_source=source),
-        runtime.make_run_config(model_dir, save_checkpoints_steps=num_train_steps, seed=0),
+        estimators.make_run_config(model_dir, save_checkpoints_steps=num_train_steps, seed=0),
         use_tpu=False, train_batch_size=BATCH_SIZE, eval_batch_size=BATCH_SIZE,
         predict_batch_size=BATCH_SIZE)
     logged = []
-    progress = runtime.TrainingProgressHook(num_train_steps, every_n_steps=16,
-                                            log_fn=logged.append)
+    hook = progress.TrainingProgressHook(num_train_steps, every_n_steps=16, log_fn=logged.append)
     estimator.train(inputs.input_fn_builder(train, MAX_SEQ_LENGTH, is_training=True,
                                             drop_remainder=True, seed=0),
-                    max_steps=num_train_steps, hooks=[progress])
-    progress.logged = logged
-    return estimator, progress, num_train_steps
+                    max_steps=num_train_steps, hooks=[hook])
+    hook.logged = logged
+    return estimator, hook, num_train_steps
 
 
 def evaluate(estimator, test):
@@ -95,12 +95,12 @@ def evaluate(estimator, test):
 def test_tiny_bert_hub_classifier_trains_evaluates_predicts(tiny_hub_module, toy_features,
                                                             tmp_path):
     train, test, test_examples = toy_features
-    estimator, progress, num_train_steps = train_toy_classifier(
+    estimator, hook, num_train_steps = train_toy_classifier(
         tiny_hub_module, train, str(tmp_path / "run"), learning_rate=3e-4)
-    steps, losses = zip(*progress.history)
+    steps, losses = zip(*hook.history)
     assert steps == tuple(range(1, num_train_steps + 1))
-    assert len(progress.logged) == num_train_steps // 16
-    assert "steps/s  ETA" in progress.logged[0]
+    assert len(hook.logged) == num_train_steps // 16
+    assert "steps/s  ETA" in hook.logged[0]
 
     result = evaluate(estimator, test)
     assert BINARY_KEYS <= set(result), sorted(BINARY_KEYS - set(result))
@@ -124,8 +124,8 @@ def test_tiny_bert_hub_classifier_trains_evaluates_predicts(tiny_hub_module, toy
 def test_learning_check_fails_without_learning(tiny_hub_module, toy_features, tmp_path):
     """The smoke test's criteria are not vacuous: a run whose weights never move fails them."""
     train, test, _ = toy_features
-    estimator, progress, _ = train_toy_classifier(tiny_hub_module, train, str(tmp_path / "run"),
+    estimator, hook, _ = train_toy_classifier(tiny_hub_module, train, str(tmp_path / "run"),
                                                   learning_rate=0.0)
-    _, losses = zip(*progress.history)
+    _, losses = zip(*hook.history)
     failures = learning_failures(losses, evaluate(estimator, test))
     assert len(failures) == 3, failures

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from bert import tokenization
-
-from bert_tf1 import pretraining_heads, tiny_bert
-from bert_tf1.errors import BertTF1Error
-
 from conftest import run_python
+
+from bert_tf1.convert import tiny_bert
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import pretraining_heads
 
 ENGLISH = [
     "The movie was surprisingly good, and the actors played their characters very well.",
@@ -82,7 +82,7 @@ def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
 def test_refuses_to_overwrite_and_cli_reports_error(tmp_path, tiny_bert_dir):
     with pytest.raises(BertTF1Error, match="--overwrite"):
         tiny_bert.make_tiny_bert(tiny_bert_dir)
-    result = run_python(["-m", "bert_tf1.tiny_bert", "--output", tiny_bert_dir], check=False)
+    result = run_python(["-m", "bert_tf1.cli.make_tiny", "--output", tiny_bert_dir], check=False)
     assert result.returncode == 2
     assert "already holds a BERT" in result.stderr and "Traceback" not in result.stderr
 

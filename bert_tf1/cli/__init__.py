@@ -1,12 +1,41 @@
-"""Command-line entry points. Flags are parsed here and passed to library calls as arguments;
-library modules never read absl FLAGS."""
+"""Command-line entry points: one module per console script (see setup.py), all thin.
+
+Flags are parsed here and passed to library calls as arguments; library modules never read absl
+FLAGS and never import this package (tests/test_layout.py enforces both). Shared pieces:
+`run_main` (errors -> "prog: error: ..." and exit 2), `run_absl`, `print_eval_results`, and the
+flag groups in cli/flags.py.
+"""
+import os
 import sys
+
+# Entry points import TensorFlow at module level: its C++ log level must be set before that.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app  # noqa: E402
+
+from bert_tf1.errors import BertTF1Error  # noqa: E402
+
+
+def run_main(prog, call):
+    """Runs `call()` and maps the kit's errors to one line on stderr and exit code 2.
+
+    Args:
+      prog: the command's name as users typed it (e.g. "bert-tf1-make-tiny").
+      call: a function of no arguments returning an exit code (None counts as 0).
+
+    Returns:
+      int exit code: call's, or 2 after printing "PROG: error: MESSAGE" for a BertTF1Error.
+    """
+    try:
+        code = call()
+    except BertTF1Error as error:
+        print("%s: error: %s" % (prog, error), file=sys.stderr)
+        return 2
+    return 0 if code is None else code
 
 
 def run_absl(define_flags, main):
     """Console-script body shared by the absl CLIs: define flags, parse, exit with main's code."""
-    from absl import app
-
     define_flags()
     app.run(lambda argv: sys.exit(main(argv)))
 
@@ -17,21 +46,3 @@ def print_eval_results(results):
         print("***** Eval results *****")
         for key, value in sorted(results.items()):
             print("  %s = %s" % (key, value))
-
-
-def add_casing_arguments(parser, what="do_lower_case"):
-    """--do_lower_case / --nodo_lower_case (Google's flag spelling) on an argparse parser.
-
-    Used by the argparse mains that live beside their library code (hub_export, hf_convert,
-    further_pretraining); this package imports nothing from bert_tf1, so that creates no cycle.
-
-    The value is None when neither is given: the callers then infer the casing from the
-    vocabulary (hub_export.infer_do_lower_case).
-    """
-    casing = parser.add_mutually_exclusive_group()
-    casing.add_argument("--do_lower_case", dest="do_lower_case", action="store_const",
-                        const=True, default=None,
-                        help="%s=true (default: inferred from the vocabulary)" % what)
-    casing.add_argument("--nodo_lower_case", dest="do_lower_case", action="store_const",
-                        const=False, help="%s=false (cased models)" % what)
-    return casing

@@ -4,123 +4,117 @@ Its flags are a superset of google-research/bert's run_classifier.py and
 run_classifier_with_tfhub.py (same names and defaults), so their command lines run unchanged;
 --task is an alias of --task_name.
 """
-import sys
-
 from absl import flags
 
-from bert_tf1.cli import print_eval_results, run_absl
+from bert_tf1 import compat
+from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
+from bert_tf1.cli import print_eval_results, run_absl, run_main
+from bert_tf1.cli.flags import TPU_FLAGS, FlagDefiner
+from bert_tf1.data import tasks
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import heads
+from bert_tf1.modeling.tokenization import TOKENIZER_CHOICES
+from bert_tf1.runtime.distribution import STRATEGIES as DISTRIBUTION_STRATEGIES
 
 FLAGS = flags.FLAGS
+PROG = "run_classifier_hub.py"
 
 
 def define_flags(flag_values=None):
     """Defines the flags once (importing this module twice must not redefine them).
 
     flag_values: an absl FlagValues to define them in (tests parse command lines into a fresh
-    one); default the global FLAGS.
+    one); default the global FLAGS. Defaults come from ClassifierRunSettings.DEFAULTS.
     """
-    from bert_tf1 import fast_tokenization
-
     fv = FLAGS if flag_values is None else flag_values
     if "task_name" in fv:
         return
-
-    def define(kind, *args, **kwargs):
-        getattr(flags, "DEFINE_" + kind)(*args, flag_values=fv, **kwargs)
-
+    define = FlagDefiner(fv, ClassifierRunSettings.DEFAULTS)
     # --- google-research/bert's flags, same names and defaults ---
-    define("string", "data_dir", None, "The input data dir (or file/archive, per task).")
-    define("string", "bert_config_file", None, "bert_config.json of a checkpoint run.")
-    define("string", "task_name", None, "The name of the task to train (see --helpfull).")
-    define("string", "vocab_file", None, "WordPiece vocabulary of a checkpoint run.")
-    define("string", "output_dir", None, "Output directory: local path, gs:// or s3://.")
-    define("string", "init_checkpoint", None, "Initial checkpoint: a pre-trained BERT "
+    define("string", "data_dir", "The input data dir (or file/archive, per task).")
+    define("string", "bert_config_file", "bert_config.json of a checkpoint run.")
+    define("string", "task_name", "The name of the task to train (--list_tasks lists them).")
+    define("string", "vocab_file", "WordPiece vocabulary of a checkpoint run.")
+    define("string", "output_dir", "Output directory: local path, gs:// or s3://.")
+    define("string", "init_checkpoint", "Initial checkpoint: a pre-trained BERT "
            "(checkpoint runs) or a fine-tuned classifier (also beside a hub module). Every "
            "trainable variable it holds with the same name and shape starts from it, the "
            "classifier head included, as in run_classifier.py.")
-    define("bool", "do_lower_case", True, "Lower-case input (checkpoint runs; hub modules "
+    define("bool", "do_lower_case", "Lower-case input (checkpoint runs; hub modules "
            "say it themselves in tokenization_info).")
-    define("integer", "max_seq_length", 128, "Maximum total input length in WordPieces.")
-    define("bool", "do_train", False, "Whether to run training.")
-    define("bool", "do_eval", False, "Whether to run eval on the dev set.")
-    define("bool", "do_predict", False, "Whether to run the model on the test set.")
-    define("integer", "train_batch_size", 32, "Total batch size for training.")
-    define("integer", "eval_batch_size", 8, "Total batch size for eval.")
-    define("integer", "predict_batch_size", 8, "Total batch size for predict.")
-    define("float", "learning_rate", 5e-5, "The initial learning rate for Adam.")
-    define("float", "num_train_epochs", 3.0, "Total number of training epochs.")
-    define("float", "warmup_proportion", 0.1, "Share of training for linear warm-up.")
-    define("integer", "save_checkpoints_steps", 1000, "How often to save a checkpoint.")
-    define("integer", "iterations_per_loop", 1000, "Steps per TPUEstimator call.")
-    define("bool", "use_tpu", False, "Whether to use TPU or GPU/CPU.")
-    define("string", "tpu_name", None, "The Cloud TPU to use.")
-    define("string", "tpu_zone", None, "GCE zone of the Cloud TPU.")
-    define("string", "gcp_project", None, "GCP project of the Cloud TPU.")
-    define("string", "master", None, "[Optional] TensorFlow master URL.")
-    define("integer", "num_tpu_cores", 8, "Total number of TPU cores (use_tpu only).")
-    define("string", "tpu_job_name", None, "TPU worker job name (TPU pods; usually unset).")
-    define("string", "bert_hub_module_handle", None, "TF1 Hub module handle of the BERT.")
+    define("integer", "max_seq_length", "Maximum total input length in WordPieces.")
+    define("bool", "do_train", "Whether to run training.")
+    define("bool", "do_eval", "Whether to run eval on the dev set.")
+    define("bool", "do_predict", "Whether to run the model on the test set.")
+    define("integer", "train_batch_size", "Total batch size for training.")
+    define("integer", "eval_batch_size", "Total batch size for eval.")
+    define("integer", "predict_batch_size", "Total batch size for predict.")
+    define("float", "learning_rate", "The initial learning rate for Adam.")
+    define("float", "num_train_epochs", "Total number of training epochs.")
+    define("float", "warmup_proportion", "Share of training for linear warm-up.")
+    define("integer", "save_checkpoints_steps", "How often to save a checkpoint.")
+    define.group(TPU_FLAGS)
+    define("string", "tpu_job_name", "TPU worker job name (TPU pods; usually unset).")
+    define("string", "bert_hub_module_handle", "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---
-    define("string", "task", None, "Alias of --task_name.")
-    define("integer", "keep_checkpoint_max", 5, "Checkpoints to keep.")
-    define("enum", "head", "pooled", ["pooled", "mean", "frozen_mlp"],
-           "Classifier head: pooled [CLS] output, masked mean of the last layer, or "
-           "frozen encoder + mean + Dense(256, relu).")
-    define("float", "head_dropout", 0.1, "Dropout before the output layer (training only).")
-    define("string", "truncation", "head", "head, tail or head+tail:N (first N tokens plus "
+    define("string", "task", "Alias of --task_name.")
+    define("bool", "list_tasks", "Print every registered task with its files and columns, "
+           "then exit.", default=False)
+    define("integer", "keep_checkpoint_max", "Checkpoints to keep.")
+    define("enum", "head", "Classifier head: " + "; ".join(
+        "%s = %s" % (name, heads.describe_head(name)) for name in heads.head_names()) + ".",
+        enum_values=heads.head_names())
+    define("float", "head_dropout", "Dropout before the output layer (training only).")
+    define("string", "truncation", "head, tail or head+tail:N (first N tokens plus "
            "the last ones that fit; Sun et al. 2019 used head+tail:128 at 512).")
-    define("integer", "seed", 0, "Seed for sampling, dev split, shuffling and TF.")
-    define("integer", "train_examples", 0, "Sample this many training examples (0 = all).")
-    define("integer", "eval_examples", 0, "Sample this many eval examples (0 = all).")
-    define("integer", "predict_examples", 0, "Sample this many test examples (0 = all).")
-    define("float", "dev_fraction", 0.1, "Dev share carved from train (stratified, seeded) "
+    define("integer", "seed", "Seed for sampling, dev split, shuffling and TF.")
+    define("integer", "train_examples", "Sample this many training examples (0 = all).")
+    define("integer", "eval_examples", "Sample this many eval examples (0 = all).")
+    define("integer", "predict_examples", "Sample this many test examples (0 = all).")
+    define("float", "dev_fraction", "Dev share carved from train (stratified, seeded) "
            "when the task has no dev split or data_dir lacks its optional dev file/folder "
            "(spam, civil, folder, csv, tsv, jsonl).")
-    define("string", "eval_split", "dev", "Split evaluated by --do_eval (dev, test, train).")
-    define("string", "predict_split", "test", "Split predicted by --do_predict.")
-    define("string", "text_a_column", None, "Generic tasks: column (index or name) of text_a.")
-    define("string", "text_b_column", None, "Generic tasks: column of text_b (pairs).")
-    define("string", "label_column", None, "Generic tasks: column of the label.")
-    define("list", "label_list", None, "Label names in output order (default: the task's, "
+    define("string", "eval_split", "Split evaluated by --do_eval (dev, test, train).")
+    define("string", "predict_split", "Split predicted by --do_predict.")
+    define("string", "text_a_column", "Generic tasks: column (index or name) of text_a.")
+    define("string", "text_b_column", "Generic tasks: column of text_b (pairs).")
+    define("string", "label_column", "Generic tasks: column of the label.")
+    define("list", "label_list", "Label names in output order (default: the task's, "
            "or the sorted labels of the train split).")
-    define("bool", "header", None, "Generic csv/tsv tasks: the first row is a header.")
-    define("string", "train_file", None, "Override the train file (relative to data_dir).")
-    define("string", "dev_file", None, "Override the dev file.")
-    define("string", "test_file", None, "Override the test file.")
-    define("multi_string", "task_option", [], "Other task options as key=value, read as the "
+    define("bool", "header", "Generic csv/tsv tasks: the first row is a header.")
+    define("string", "train_file", "Override the train file (relative to data_dir).")
+    define("string", "dev_file", "Override the dev file.")
+    define("string", "test_file", "Override the test file.")
+    define("multi_string", "task_option", "Other task options as key=value, read as the "
            "option's type: skip_empty=false, text_a=2, labels=neg,pos, label_range=0,5, "
-           "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).")
-    define("integer", "log_every_n_steps", 100, "Log loss, steps/s and ETA this often.")
-    define("enum", "distribution_strategy", "none", ["none", "mirrored"],
-           "mirrored: synchronous data parallelism over --num_gpus GPUs of this "
-           "machine (a hub module is then loaded as a checkpoint).")
-    define("integer", "num_gpus", 0, "GPUs for --distribution_strategy=mirrored (0: the "
+           "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).",
+           default=[])
+    define("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often.")
+    define("enum", "distribution_strategy", "mirrored: synchronous data parallelism over "
+           "--num_gpus GPUs of this machine (a hub module is then loaded as a checkpoint).",
+           enum_values=list(DISTRIBUTION_STRATEGIES))
+    define("integer", "num_gpus", "GPUs for --distribution_strategy=mirrored (0: the "
            "CPU alone, for testing the code path).")
-    define("integer", "fine_tune_top_layers", 0, "Train only the top N encoder layers, the "
+    define("integer", "fine_tune_top_layers", "Train only the top N encoder layers, the "
            "pooler and the head (0: all layers).")
-    define("bool", "deterministic", False, "Same seed on the same machine -> same numbers: "
+    define("bool", "deterministic", "Same seed on the same machine -> same numbers: "
            "a hub module is loaded as a checkpoint so its dropout follows --seed.")
-    define("enum", "tokenizer", "auto", list(fast_tokenization.TOKENIZER_CHOICES),
-           "WordPiece tokenizer for feature conversion: 'fast' = HuggingFace tokenizers "
-           "giving bert's exact WordPieces (texts it would split differently go to bert's "
-           "tokenizer), 'python' = bert's FullTokenizer, 'auto' = fast where it can match "
-           "bert here. The features are the same.")
-    define("bool", "pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
+    define("enum", "tokenizer", "WordPiece tokenizer for feature conversion: 'fast' = "
+           "HuggingFace tokenizers giving bert's exact WordPieces (texts it would split "
+           "differently go to bert's tokenizer), 'python' = bert's FullTokenizer, 'auto' = fast "
+           "where it can match bert here. The features are the same.",
+           enum_values=list(TOKENIZER_CHOICES))
+    define("bool", "pad_batches", "Pad eval/predict to full batches as on TPU (set "
            "automatically with --use_tpu; exact metrics either way).")
 
 
 def _task_spec(values):
     """The registered TaskSpec named by --task_name/--task, or None (unknown: reported later)."""
-    from bert_tf1.data import tasks
-
     return tasks.find_task(values.get("task_name") or values.get("task"))
 
 
 def _parsed(where, key, text, spec):
     """tasks.parse_option, its error prefixed with the flag that gave the value."""
-    from bert_tf1.data import tasks
-    from bert_tf1.errors import BertTF1Error
-
     try:
         return tasks.parse_option(key, text, spec)
     except BertTF1Error as error:
@@ -149,8 +143,6 @@ def task_options_from_flags(values):
     ...     task_option=["skip_empty=false"], task_name="csv"))
     {'text_a': 2, 'skip_empty': False}
     """
-    from bert_tf1.data import tasks
-
     spec = _task_spec(values)
     options = {}
     for flag, key in (("text_a_column", "text_a"), ("text_b_column", "text_b"),
@@ -169,9 +161,6 @@ def task_options_from_flags(values):
 
 def settings_from_flags(values):
     """Flag values (dict) -> ClassifierRunSettings."""
-    from bert_tf1.classifier_pipeline import ClassifierRunSettings
-    from bert_tf1.errors import BertTF1Error
-
     task_name = values["task_name"]
     # Task names are case-insensitive (Google's scripts lower-case --task_name).
     if values["task"] and task_name and values["task"].lower() != task_name.lower():
@@ -183,20 +172,25 @@ def settings_from_flags(values):
                                  task_options=task_options_from_flags(values), **kwargs)
 
 
+def list_tasks():
+    """Prints every registered task with its files and columns (--list_tasks)."""
+    for name in tasks.task_names():
+        print(tasks.describe_task(tasks.get_task(name)))
+        print()
+
+
 def main(argv):
     del argv
-    from bert_tf1 import compat
-    from bert_tf1.classifier_pipeline import run_classifier
-    from bert_tf1.errors import BertTF1Error
+    if FLAGS.list_tasks:
+        list_tasks()
+        return 0
 
-    compat.setup_tf1(log_level="INFO")
-    try:
+    def call():
+        compat.setup_tf1(log_level="INFO")
         produced = run_classifier(settings_from_flags(FLAGS.flag_values_dict()))
-    except BertTF1Error as error:
-        print("run_classifier_hub.py: error: %s" % error, file=sys.stderr)
-        return 2
-    print_eval_results(produced.get("eval_results"))
-    return 0
+        print_eval_results(produced.get("eval_results"))
+
+    return run_main(PROG, call)
 
 
 def run():

@@ -4,8 +4,8 @@
     >>> train = load_examples("imdb", "aclImdb_v1.tar.gz", "train")   # doctest: +SKIP
     >>> train, dev = stratified_split(train, dev_size=2500, seed=0)    # doctest: +SKIP
 
-Modules: examples (InputExample), tasks (TaskSpec, registry), glue and corpora (built-in tasks),
-loading (load_examples), readers and email_text (file formats), fileio (local and gs:// / s3://
+Modules: examples (InputExample), tasks/ (TaskSpec, the registry, the built-in tasks in glue and
+corpora), loading (load_examples), readers and email_text (file formats), fileio (local and gs:// / s3://
 paths), sampling (subsets, dev splits), fixtures (tiny datasets for tests).
 """
 from bert_tf1.data.examples import InputExample, PaddingInputExample  # noqa: F401

@@ -23,7 +23,8 @@ def is_remote(path):
 
 
 def _gfile():
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+    # Only gs:// and s3:// paths need TensorFlow: the data layer imports none (a test says so).
+    import tensorflow as tf
 
     return tf.io.gfile
 

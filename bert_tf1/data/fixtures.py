@@ -73,8 +73,9 @@ def _cola(d, n):
 
 def _mrpc(d, n):
     names = ["#1 ID", "#2 ID", "#1 String", "#2 String"]
-    _glue_pair(d, n, ["0", "1"], (["Quality"] + names, lambda i, l, a, b: [l, i, i + 1, a, b]),
-               (["index"] + names, lambda i, l, a, b: [i, i, i + 1, a, b]))
+    _glue_pair(d, n, ["0", "1"],
+               (["Quality"] + names, lambda i, label, a, b: [label, i, i + 1, a, b]),
+               (["index"] + names, lambda i, label, a, b: [i, i, i + 1, a, b]))
 
 
 _MNLI_HEAD = ["index", "promptID", "pairID", "genre", "sentence1_binary_parse",
@@ -84,8 +85,8 @@ _MNLI_HEAD = ["index", "promptID", "pairID", "genre", "sentence1_binary_parse",
 
 def _mnli(d, n):
     def row(extra):
-        return lambda i, l, a, b: [i, i, "%dn" % i, "fiction", "( %s )" % a, "( %s )" % b,
-                                   "(ROOT)", "(ROOT)", a, b] + [l] * extra
+        return lambda i, label, a, b: [i, i, "%dn" % i, "fiction", "( %s )" % a, "( %s )" % b,
+                                       "(ROOT)", "(ROOT)", a, b] + [label] * extra
 
     files = {"train": "train.tsv", "dev": "dev_matched.tsv", "dev_mm": "dev_mismatched.tsv",
              "test": "test_matched.tsv", "test_mm": "test_mismatched.tsv"}
@@ -102,8 +103,9 @@ def _xnli(d, n):
     labels = get_task("xnli").labels
     _table(os.path.join(d, "XNLI-MT-1.0", "multinli", "multinli.train.en.tsv"),
            ["premise", "hypo", "label"],
-           [[sentence(i, l), sentence(i, l, True), "contradictory" if l == "contradiction" else l]
-            for i, l in enumerate(_cycle(labels, n))])
+           [[sentence(i, label), sentence(i, label, True),
+             "contradictory" if label == "contradiction" else label]
+            for i, label in enumerate(_cycle(labels, n))])
     header = ["language", "gold_label", "sentence1_binary_parse", "sentence2_binary_parse",
               "sentence1_parse", "sentence2_parse", "sentence1", "sentence2", "promptID",
               "pairID", "genre", "label1", "label2", "label3", "label4", "label5",
@@ -121,30 +123,31 @@ def _xnli(d, n):
 
 
 def _sst2(d, n):
-    _glue_pair(d, n, ["0", "1"], (["sentence", "label"], lambda i, l, a, b: [a, l]),
-               (["index", "sentence"], lambda i, l, a, b: [i, a]))
+    _glue_pair(d, n, ["0", "1"], (["sentence", "label"], lambda i, label, a, b: [a, label]),
+               (["index", "sentence"], lambda i, label, a, b: [i, a]))
 
 
 def _qqp(d, n):
     _glue_pair(d, n, ["0", "1"],
                (["id", "qid1", "qid2", "question1", "question2", "is_duplicate"],
-                lambda i, l, a, b: [i, 2 * i, 2 * i + 1, a + "?", b + "?", l]),
-               (["id", "question1", "question2"], lambda i, l, a, b: [i, a + "?", b + "?"]))
+                lambda i, label, a, b: [i, 2 * i, 2 * i + 1, a + "?", b + "?", label]),
+               (["id", "question1", "question2"], lambda i, label, a, b: [i, a + "?", b + "?"]))
 
 
 def _entailment(d, n, first, second):
     _glue_pair(d, n, ["entailment", "not_entailment"],
-               (["index", first, second, "label"], lambda i, l, a, b: [i, a, b, l]),
-               (["index", first, second], lambda i, l, a, b: [i, a, b]))
+               (["index", first, second, "label"], lambda i, label, a, b: [i, a, b, label]),
+               (["index", first, second], lambda i, label, a, b: [i, a, b]))
 
 
 def _stsb(d, n):
     head = ["index", "genre", "filename", "year", "old_index", "source1", "source2",
             "sentence1", "sentence2"]
     scores = ["0.000", "1.500", "3.200", "5.000"]
-    _glue_pair(d, n, scores, (head + ["score"], lambda i, l, a, b: [
-        i, "main-captions", "MSRvid", "2012test", i, "none", "none", a, b, l]),
-        (head, lambda i, l, a, b: [i, "main-news", "headlines", "2015", i, "none", "none", a, b]))
+    _glue_pair(d, n, scores, (head + ["score"], lambda i, label, a, b: [
+        i, "main-captions", "MSRvid", "2012test", i, "none", "none", a, b, label]),
+        (head, lambda i, label, a, b: [i, "main-news", "headlines", "2015", i, "none", "none",
+                                       a, b]))
 
 
 def _review_files(n):

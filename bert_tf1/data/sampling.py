@@ -88,7 +88,8 @@ def stratified_split(examples, dev_fraction=None, dev_size=None, seed=0, stratif
 
 def _stratified(examples, n, seed, purpose):
     """(n examples keeping label shares, the others), both in original order."""
-    from sklearn.model_selection import train_test_split  # pylint: disable=import-outside-toplevel
+    # scikit-learn (~1 s to import) only when a split is made: the data layer stays light.
+    from sklearn.model_selection import train_test_split
 
     labels = _class_labels(examples, purpose)
     try:

@@ -1,0 +1,367 @@
+"""The fine-tune / evaluate / predict pipeline behind run_classifier_hub.py.
+
+Flags become a `ClassifierRunSettings`; `run_classifier(settings)` then goes data -> features
+(TFRecords cached in output_dir) -> Estimator -> outputs. Differences from google-research/bert's
+run_classifier(_with_tfhub).py, each on purpose:
+  * training examples are shuffled (seeded) before they are written: Google's 100-record shuffle
+    buffer leaves label-sorted data such as aclImdb's pos/ then neg/ folders nearly sorted;
+  * on TPU, eval and predict are padded with PaddingInputExample to full batches and every metric
+    is weighted by is_real_example, so results are exact (Google's hub script drops the
+    remainder and calls its own result "slightly WRONG");
+  * predict writes exactly one line per real example, plus predictions.jsonl with label names;
+  * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
+"""
+import os
+import random
+import time
+
+import tensorflow as tf
+from bert import tokenization
+
+from bert_tf1 import compat, data
+from bert_tf1.classifier import features as features_lib
+from bert_tf1.classifier import inputs, model_fn
+from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import checkpoint_bert, heads, hub_bert
+from bert_tf1.modeling import tokenization as fast_tokenization
+from bert_tf1.runtime import distribution, estimators, outputs, progress
+
+# Tasks whose GLUE metric is Matthews correlation.
+MCC_TASKS = ("cola",)
+
+
+class ClassifierRunSettings(object):
+    """Everything a classification run needs; names are google-research/bert's flag names.
+
+    Build it with ClassifierRunSettings(**values) (unknown names raise) and keep it plain, so it
+    serialises into the run manifest as is.
+    """
+
+    DEFAULTS = dict(
+        task_name=None, data_dir=None, output_dir=None,
+        bert_hub_module_handle=None, init_checkpoint=None, bert_config_file=None,
+        vocab_file=None, do_lower_case=True,
+        max_seq_length=128, do_train=False, do_eval=False, do_predict=False,
+        train_batch_size=32, eval_batch_size=8, predict_batch_size=8,
+        learning_rate=5e-5, num_train_epochs=3.0, warmup_proportion=0.1,
+        save_checkpoints_steps=1000, iterations_per_loop=1000, keep_checkpoint_max=5,
+        use_tpu=False, tpu_name=None, tpu_zone=None, gcp_project=None, master=None,
+        num_tpu_cores=8, tpu_job_name=None,
+        head="pooled", head_dropout=0.1, truncation="head", seed=0,
+        train_examples=0, eval_examples=0, predict_examples=0, dev_fraction=0.1,
+        eval_split="dev", predict_split="test", task_options=None,
+        log_every_n_steps=100, show_progress=True, pad_batches=False,
+        distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
+        deterministic=False, tokenizer="auto",
+    )
+
+    def __init__(self, **values):
+        unknown = sorted(set(values) - set(self.DEFAULTS))
+        if unknown:
+            raise BertTF1Error("unknown run setting(s): %s" % ", ".join(unknown))
+        for name, default in self.DEFAULTS.items():
+            setattr(self, name, values.get(name, default))
+        self.task_options = dict(self.task_options or {})
+
+    def to_dict(self):
+        return {name: getattr(self, name) for name in self.DEFAULTS}
+
+
+def validate_settings(s):
+    """Checks flag combinations before anything is read or written."""
+    if not (s.do_train or s.do_eval or s.do_predict):
+        raise BertTF1Error("at least one of --do_train, --do_eval or --do_predict must be true")
+    for name in ("task_name", "data_dir", "output_dir"):
+        if not getattr(s, name):
+            raise BertTF1Error("--%s is required" % name)
+    if not s.bert_hub_module_handle and not (s.init_checkpoint or s.bert_config_file):
+        raise BertTF1Error("give --bert_hub_module_handle (a TF1 Hub module) or "
+                           "--init_checkpoint with --bert_config_file and --vocab_file")
+    if s.bert_hub_module_handle and s.bert_config_file:
+        raise BertTF1Error("give either --bert_hub_module_handle or --bert_config_file, not both "
+                           "(--init_checkpoint may go with either: with a hub module it "
+                           "initialises the variables it holds, e.g. a fine-tuned classifier)")
+    if not s.bert_hub_module_handle and not s.vocab_file:
+        raise BertTF1Error("a checkpoint run needs --vocab_file")
+    if s.fine_tune_top_layers and not heads.get_head(s.head).trains_encoder:
+        raise BertTF1Error("--fine_tune_top_layers does not combine with --head=%s "
+                           "(which trains no encoder layer)" % s.head)
+    for name in ("max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size"):
+        if getattr(s, name) < 1:
+            raise BertTF1Error("--%s must be a positive integer, got %r" % (name, getattr(s, name)))
+    if s.max_seq_length < 3:
+        raise BertTF1Error("--max_seq_length must be at least 3 ([CLS] x [SEP]), got %d"
+                           % s.max_seq_length)
+    if not 0 <= s.warmup_proportion <= 1:
+        raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
+    if s.do_train and s.num_train_epochs <= 0:
+        raise BertTF1Error("--num_train_epochs must be positive, got %r" % s.num_train_epochs)
+
+
+def task_type_for(spec, label_list):
+    """Which metric family a task gets: regression, mcc (CoLA), binary or multiclass."""
+    if spec.is_regression:
+        return "regression"
+    if spec.name in MCC_TASKS:
+        return "mcc"
+    return "binary" if len(label_list) == 2 else "multiclass"
+
+
+def hub_max_position_embeddings(handle):
+    """max_position_embeddings of a local hub module, read from its variables (None if unknown)."""
+    if hub_bert.is_remote_url(handle):
+        return None
+    variables = os.path.join(handle, "variables", "variables")
+    try:
+        shapes = dict(tf.train.list_variables(variables))
+    except (tf.errors.NotFoundError, ValueError):
+        return None
+    shape = shapes.get("bert/embeddings/position_embeddings")
+    return shape[0] if shape else None
+
+
+def bert_source_from_settings(s):
+    """The BertSource of the flags. On a TPU a checkpoint BERT looks embeddings up by one-hot
+    matmul (use_one_hot_embeddings=True), as google-research/bert's scripts do with --use_tpu:
+    gathers are slow on TPUs."""
+    return checkpoint_bert.BertSource.from_flags(
+        s.bert_hub_module_handle, s.bert_config_file, s.init_checkpoint,
+        use_one_hot_embeddings=s.use_tpu)
+
+
+def make_tokenizer(s):
+    """The tokenizer of the hub module's tokenization_info, or of --vocab_file.
+
+    --tokenizer auto|fast|python: FullTokenizer's WordPieces from HuggingFace tokenizers where
+    they are provably the same (bert_tf1.modeling.tokenization; ~5x faster feature conversion, see
+    benchmarks/classifier_features_speed.py), or bert's FullTokenizer itself. The features are
+    identical either way.
+    """
+
+    if s.bert_hub_module_handle:
+        python_tokenizer = hub_bert.create_tokenizer_from_hub_module(s.bert_hub_module_handle)
+    else:
+        if not tf.io.gfile.exists(s.vocab_file):
+            raise BertTF1Error("--vocab_file %s: file not found" % s.vocab_file)
+        python_tokenizer = tokenization.FullTokenizer(vocab_file=s.vocab_file,
+                                                      do_lower_case=s.do_lower_case)
+    return fast_tokenization.wrap_tokenizer(s.tokenizer, python_tokenizer)
+
+
+def check_max_seq_length(s, bert_source):
+    if s.bert_hub_module_handle:
+        limit, source = hub_max_position_embeddings(s.bert_hub_module_handle), \
+            s.bert_hub_module_handle
+    else:
+        limit = bert_source.bert_config.max_position_embeddings
+        source = s.bert_config_file or s.init_checkpoint
+    if limit is not None and s.max_seq_length > limit:
+        raise BertTF1Error("--max_seq_length %d is longer than the model's "
+                           "max_position_embeddings %d (%s)" % (s.max_seq_length, limit, source))
+
+
+def load_splits(s, spec):
+    """Returns {"train"|"eval"|"predict": examples} for the actions requested.
+
+    A task without a dev split (imdb, quora), or whose dev file/folder is optional and absent
+    from data_dir (a flat spam/ + ham/ or civil/ + uncivil/ folder, a csv task without dev.csv),
+    gets a stratified, seeded dev split carved from train with --dev_fraction, so train and dev
+    never overlap and the same seed carves the same dev split in a later eval-only run;
+    --train/eval/predict_examples sample N examples with the seed.
+    """
+    options = dict(s.task_options)
+    wanted = {}
+    carve_dev = not data.has_split(spec, s.data_dir, "dev", **options)
+    need_train = s.do_train or (s.do_eval and s.eval_split == "dev" and carve_dev)
+    if need_train:
+        wanted["train"] = data.load_examples(spec, s.data_dir, "train", **options)
+    if s.do_eval:
+        if s.eval_split == "dev" and carve_dev:
+            stratify = not spec.is_regression
+            wanted["train"], wanted["eval"] = data.stratified_split(
+                wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify)
+            tf.compat.v1.logging.info(
+                "task %s: no dev split in %s; carved %d dev examples from train (dev_fraction "
+                "%g, %sseed %d), %d left for training", spec.name, s.data_dir,
+                len(wanted["eval"]), s.dev_fraction, "stratified, " if stratify else "", s.seed,
+                len(wanted["train"]))
+        else:
+            wanted["eval"] = data.load_examples(spec, s.data_dir, s.eval_split, **options)
+    if s.do_predict:
+        if s.predict_split == "dev" and carve_dev:
+            if "eval" not in wanted or s.eval_split != "dev":
+                raise BertTF1Error("task %s has no dev split in %s: --predict_split=dev "
+                                   "predicts the dev split carved from train, so it needs "
+                                   "--do_eval with --eval_split=dev" % (spec.name, s.data_dir))
+            wanted["predict"] = list(wanted["eval"])  # the same carved examples
+        else:
+            wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
+    if not s.do_train:
+        wanted.pop("train", None)
+    for part, limit in (("train", s.train_examples), ("eval", s.eval_examples),
+                        ("predict", s.predict_examples)):
+        if part in wanted and limit:
+            labelled = all(e.label is not None for e in wanted[part])
+            wanted[part] = data.sample_examples(wanted[part], limit, seed=s.seed,
+                                                stratify=labelled and not spec.is_regression)
+    for part, examples in wanted.items():
+        if not examples:
+            raise BertTF1Error("task %s: the %s split in %s holds no examples"
+                               % (spec.name, part, s.data_dir))
+    if s.do_eval and any(e.label is None for e in wanted["eval"]):
+        raise BertTF1Error("task %s: --do_eval needs labels, but the '%s' split has none (use "
+                           "--eval_split=dev or a labelled split)" % (spec.name, s.eval_split))
+    return wanted
+
+
+def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
+                    num_warmup_steps):
+    """TPUEstimator (TPU, or CPU/GPU off TPU), or an Estimator under a tf.distribute strategy.
+
+    Returns (estimator, train_batch_size_per_input_fn): under MirroredStrategy the training
+    input_fn yields per-replica batches; TPUEstimator hands each input_fn its own size.
+    """
+    distributed = s.distribution_strategy != "none"
+    if (distributed or s.deterministic) and bert_source.uses_hub_module:
+        # hub.Module cannot be built under tf.distribute, and the dropout ops a module imports
+        # keep the op seeds (0, 0) they were exported with, so the graph seed cannot reach them
+        # and two same-seed runs differ. Both cases load the module's variables into a BertModel
+        # instead (same weights, same graph names; its dropout is seeded from the graph seed).
+        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
+                                  "deterministic" if s.deterministic else s.distribution_strategy)
+        bert_source = bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
+    fn = model_fn.model_fn_builder(
+        num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
+        num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu, bert_hub_module_handle=None,
+        task_type=task_type, label_names=None if task_type == "regression" else label_list,
+        head=s.head, head_dropout=s.head_dropout, for_tpu_estimator=not distributed,
+        bert_source=bert_source, fine_tune_top_layers=s.fine_tune_top_layers or None,
+        init_checkpoint=s.init_checkpoint)
+    if distributed:
+        if s.use_tpu:
+            raise BertTF1Error("--use_tpu and --distribution_strategy=%s do not combine"
+                               % s.distribution_strategy)
+        strategy = distribution.make_strategy(s.distribution_strategy, s.num_gpus)
+        estimator = distribution.make_distributed_estimator(
+            fn, s.output_dir, strategy, s.train_batch_size, s.eval_batch_size,
+            s.predict_batch_size, save_checkpoints_steps=s.save_checkpoints_steps,
+            keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
+            log_step_count_steps=s.log_every_n_steps)
+        return estimator, estimator.params["train_batch_size_per_replica"]
+    run_config = estimators.make_run_config(
+        s.output_dir, use_tpu=s.use_tpu, tpu_name=s.tpu_name, tpu_zone=s.tpu_zone,
+        gcp_project=s.gcp_project, master=s.master,
+        save_checkpoints_steps=s.save_checkpoints_steps,
+        iterations_per_loop=s.iterations_per_loop, num_tpu_cores=s.num_tpu_cores,
+        tpu_job_name=s.tpu_job_name,
+        keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
+        log_step_count_steps=s.log_every_n_steps)
+    return estimators.make_estimator(fn, run_config, s.use_tpu, s.train_batch_size,
+                                  s.eval_batch_size, s.predict_batch_size), None
+
+
+def make_progress_hook(s, num_train_steps):
+    """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
+    return progress.progress_hook(num_train_steps, s.log_every_n_steps, s.use_tpu)
+
+
+def run_classifier(settings):
+    """Runs the requested actions; returns a dict of what was produced (paths and results)."""
+    s = settings
+    compat.setup_tf1()
+    validate_settings(s)
+    if s.bert_hub_module_handle:
+        hub_bert.check_hub_module(s.bert_hub_module_handle)
+    if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written
+        checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
+    bert_source = bert_source_from_settings(s)
+    check_max_seq_length(s, bert_source)
+    spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
+    label_list = None if spec.is_regression else list(spec.labels)
+    task_type = task_type_for(spec, label_list)
+    splits = load_splits(s, spec)
+    tokenizer = make_tokenizer(s)
+    is_regression = task_type == "regression"
+    feature_labels = "regression" if is_regression else label_list
+    tf.io.gfile.makedirs(s.output_dir)
+
+    produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
+    # Written first with status "running", so an interrupted run still says what it was.
+    manifest = outputs.build_manifest(s.to_dict(), [s.data_dir], seed=s.seed,
+                                      extra={"status": "running", "task_spec": spec.to_dict()})
+    outputs.write_manifest(s.output_dir, manifest)
+
+    num_train_steps = num_warmup_steps = 0
+    if s.do_train:
+        num_train_steps = max(1, int(len(splits["train"]) / s.train_batch_size
+                                     * s.num_train_epochs))
+        num_warmup_steps = int(num_train_steps * s.warmup_proportion)
+    estimator, train_batch_size = build_estimator(s, bert_source, len(label_list or [None]),
+                                                  label_list, task_type, num_train_steps,
+                                                  num_warmup_steps)
+    # Plain Estimators (tf.distribute) get explicit batch sizes; TPUEstimator passes its own.
+    eval_batch_size = s.eval_batch_size if train_batch_size else None
+    predict_batch_size = s.predict_batch_size if train_batch_size else None
+    seq = s.max_seq_length
+    # TPUs need every batch full; pad_batches runs the same padded path on CPU/GPU (tests).
+    full_batches = s.use_tpu or s.pad_batches
+
+    if s.do_train:
+        train_examples = list(splits["train"])
+        random.Random(s.seed).shuffle(train_examples)
+        train_file = os.path.join(s.output_dir, "train.tf_record")
+        features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer, train_file,
+                                     s.truncation, s.show_progress)
+        tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
+                                  len(train_examples), num_train_steps, num_warmup_steps)
+        hook = make_progress_hook(s, num_train_steps)
+        started = time.time()
+        try:
+            estimator.train(inputs.file_based_input_fn_builder(
+                train_file, seq, is_training=True, drop_remainder=True,
+                is_regression=is_regression, seed=s.seed, batch_size=train_batch_size),
+                max_steps=num_train_steps, hooks=[hook])
+        finally:  # keep the losses of an interrupted run: a resumed run appends to them
+            if hook.history:
+                produced["train_history_file"] = outputs.write_train_history(
+                    s.output_dir, hook.history)
+        produced["train_seconds"] = round(time.time() - started, 1)
+        produced["num_train_steps"] = num_train_steps
+
+    def inference_input(examples, batch_size, name, explicit_batch_size):
+        """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps)."""
+        fed = _maybe_padded(examples, batch_size, full_batches)
+        path = os.path.join(s.output_dir, name + ".tf_record")
+        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, path, s.truncation,
+                                     s.show_progress)
+        input_fn = inputs.file_based_input_fn_builder(
+            path, seq, is_training=False, drop_remainder=full_batches,
+            is_regression=is_regression, batch_size=explicit_batch_size)
+        return input_fn, (len(fed) // batch_size if full_batches else None)
+
+    if s.do_eval:
+        input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
+                                          eval_batch_size)
+        result = estimator.evaluate(input_fn, steps=steps)
+        result["num_eval_examples"] = len(splits["eval"])
+        produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
+        produced["eval_files"] = outputs.write_eval_results(s.output_dir, result)
+
+    if s.do_predict:
+        input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict",
+                                      predict_batch_size)
+        kept = outputs.real_predictions(estimator.predict(input_fn), len(splits["predict"]))
+        produced["predict_files"] = outputs.write_predictions(
+            s.output_dir, splits["predict"], kept, label_list, is_regression)
+
+    manifest.update(status="finished", results=produced.get("eval_results"),
+                    train_seconds=produced.get("train_seconds"))
+    outputs.write_manifest(s.output_dir, manifest)
+    return produced
+
+
+def _maybe_padded(examples, batch_size, full_batches):
+    """With full batches (TPU), pad with PaddingInputExample (is_real_example = 0)."""
+    if not full_batches:
+        return list(examples)
+    return features_lib.padded_examples(examples, batch_size)

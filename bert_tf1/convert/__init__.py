@@ -1,0 +1,1 @@
+"""Making and converting BERT weights: tiny BERT, hub-module export, HuggingFace/torch readers."""

@@ -1,0 +1,1 @@
+"""Weights and data that install offline from the package registries."""

@@ -1,0 +1,2 @@
+"""BERT itself: hub-module and checkpoint encoders, BERT directories, heads, optimization and
+tokenization."""

@@ -1,0 +1,157 @@
+"""BERT from a TF1 Hub module: loading, validation and the tokenizer it carries.
+
+A handle is a local or gs:// / s3:// directory holding a TF1 Hub module (tfhub_module.pb), or a URL
+that tensorflow_hub 0.7 resolves and caches under $TFHUB_CACHE_DIR (tfhub.dev is gone; URL
+handles only work for mirrors that still serve the TF1 format).
+"""
+import os
+
+import tensorflow as tf
+import tensorflow_hub as hub
+from bert import tokenization
+
+from bert_tf1 import compat
+from bert_tf1.errors import BertTF1Error
+
+TRAIN_TAGS = {"train"}
+TOKENS_SIGNATURE = "tokens"
+TOKENS_INPUTS = ("input_ids", "input_mask", "segment_ids")
+TOKENS_OUTPUTS = ("pooled_output", "sequence_output")
+
+
+def is_remote_url(handle):
+    return handle.startswith("http://") or handle.startswith("https://")
+
+
+def check_hub_module(handle):
+    """Raises BertTF1Error unless `handle` is a TF1 Hub module with BERT's signatures.
+
+    A TF2 SavedModel (saved_model.pb without tfhub_module.pb, e.g. a Keras-era BERT download)
+    cannot be loaded by hub.Module; say so instead of failing deep inside tensorflow_hub.
+    URL handles are checked after resolution by tensorflow_hub itself.
+    """
+
+    if is_remote_url(handle):
+        return
+    if not tf.io.gfile.isdir(handle):
+        raise BertTF1Error("--bert_hub_module_handle %s: directory not found (expected a TF1 Hub "
+                           "module directory, e.g. one written by bert-tf1-export-hub)" % handle)
+    if not tf.io.gfile.exists(os.path.join(handle, "tfhub_module.pb")):
+        if tf.io.gfile.exists(os.path.join(handle, "saved_model.pb")):
+            raise BertTF1Error(
+                "--bert_hub_module_handle %s is a TF2 SavedModel, not a TF1 Hub module (no "
+                "tfhub_module.pb). hub.Module in TF 1.15 needs the TF1 format; export one from a "
+                "checkpoint with bert-tf1-export-hub, or run from the checkpoint with "
+                "--init_checkpoint/--bert_config_file/--vocab_file" % handle)
+        raise BertTF1Error("--bert_hub_module_handle %s holds no tfhub_module.pb: not a TF1 Hub "
+                           "module" % handle)
+
+    try:
+        spec = hub.load_module_spec(handle)
+    except (ValueError, IOError, tf.errors.OpError) as error:
+        raise BertTF1Error("--bert_hub_module_handle %s: cannot load the TF1 Hub module (%s)"
+                           % (handle, error))
+    for tags in (TRAIN_TAGS, set()):
+        check_bert_signatures(handle, spec, tags)
+
+
+def _describe_signatures(spec, tags):
+    """'default(x) -> (y); tokens(...)': each signature with its input and output names."""
+    described = []
+    for name in sorted(spec.get_signature_names(tags=tags)):
+        described.append("%s(%s) -> (%s)" % (
+            name, ", ".join(sorted(spec.get_input_info_dict(name, tags=tags))),
+            ", ".join(sorted(spec.get_output_info_dict(name, tags=tags)))))
+    return "; ".join(described) or "none"
+
+
+def check_bert_signatures(handle, spec, tags):
+    """Raises BertTF1Error unless `spec` has BERT's `tokens` signature for `tags`.
+
+    Google's BERT modules (and bert-tf1-export-hub's) have tokens(input_ids, input_mask,
+    segment_ids) -> (pooled_output, sequence_output) in the {"train"} and the default graph
+    variant; any other module would fail deep inside tensorflow_hub ("Signature 'tokens' is
+    missing", or a KeyError on the outputs) while the model is being built.
+
+    Args:
+      handle: the module handle, for the message.
+      spec: hub.ModuleSpec (hub.load_module_spec(handle)).
+      tags: the tag set to check (set() is the default graph variant).
+    """
+    variants = spec.get_tags()
+    if frozenset(tags) not in [frozenset(t) for t in variants]:
+        raise BertTF1Error(
+            "hub module %s has no graph variant with tags %s (it has %s): BERT modules have "
+            "{'train'} (dropout on, for fine-tuning) and the default set()" % (
+                handle, sorted(tags) or "set()",
+                ", ".join(str(sorted(t)) if t else "set()" for t in variants)))
+    problem = None
+    if TOKENS_SIGNATURE not in spec.get_signature_names(tags=tags):
+        problem = "no '%s' signature" % TOKENS_SIGNATURE
+    else:
+        inputs = spec.get_input_info_dict(TOKENS_SIGNATURE, tags=tags)
+        outputs = spec.get_output_info_dict(TOKENS_SIGNATURE, tags=tags)
+        missing = ([name for name in TOKENS_INPUTS if name not in inputs],
+                   [name for name in TOKENS_OUTPUTS if name not in outputs])
+        if missing[0] or missing[1]:
+            problem = "a '%s' signature without %s" % (TOKENS_SIGNATURE, " and ".join(
+                part for part in ("input(s) " + ", ".join(missing[0]) if missing[0] else "",
+                                  "output(s) " + ", ".join(missing[1]) if missing[1] else "")
+                if part))
+    if problem:
+        raise BertTF1Error(
+            "hub module %s (graph variant %s) has %s; BERT needs tokens(%s) -> (%s). Its "
+            "signatures: %s" % (handle, sorted(tags) or "set()", problem,
+                                ", ".join(TOKENS_INPUTS), ", ".join(TOKENS_OUTPUTS),
+                                _describe_signatures(spec, tags)))
+
+
+def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, trainable=True):
+    """Applies the module's `tokens` signature.
+
+    Args:
+      handle: hub module handle.
+      input_ids, input_mask, segment_ids: int32 Tensors of shape [batch_size, seq_length].
+      is_training: True builds the module with tags={"train"} (BERT's dropout on). The classic
+        IMDB notebook never passed tags, so it fine-tuned without BERT's internal dropout.
+      trainable: False freezes the encoder (its variables stay out of TRAINABLE_VARIABLES).
+
+    Returns:
+      dict with pooled_output float [batch_size, hidden_size] and sequence_output float
+      [batch_size, seq_length, hidden_size].
+    """
+
+    tags = TRAIN_TAGS if is_training else set()
+    try:
+        spec = hub.load_module_spec(handle)
+    except ValueError as error:  # e.g. a URL handle that resolved to something else
+        raise BertTF1Error("hub module %s: cannot load it (%s)" % (handle, error))
+    # Checked here too: URL handles and library callers never went through check_hub_module.
+    check_bert_signatures(handle, spec, tags)
+    module = hub.Module(spec, tags=tags, trainable=trainable)
+    inputs = dict(input_ids=input_ids, input_mask=input_mask, segment_ids=segment_ids)
+    outputs = module(inputs=inputs, signature=TOKENS_SIGNATURE, as_dict=True)
+    return {name: outputs[name] for name in TOKENS_OUTPUTS}
+
+
+def tokenization_info(handle):
+    """Returns (vocab_file, do_lower_case) from the module's tokenization_info signature."""
+
+    check_hub_module(handle)
+    with tf.Graph().as_default():
+        module = hub.Module(handle)
+        if "tokenization_info" not in module.get_signature_names():
+            raise BertTF1Error("hub module %s has no tokenization_info signature (signatures: %s)"
+                               % (handle, ", ".join(sorted(module.get_signature_names()))))
+        info = module(signature="tokenization_info", as_dict=True)
+        with tf.compat.v1.Session() as sess:
+            vocab_file, do_lower_case = sess.run([info["vocab_file"], info["do_lower_case"]])
+    return vocab_file.decode("utf-8"), bool(do_lower_case)
+
+
+def create_tokenizer_from_hub_module(bert_hub_module_handle):
+    """A bert.tokenization.FullTokenizer with the module's vocabulary and casing."""
+
+    compat.setup_tf1()
+    vocab_file, do_lower_case = tokenization_info(bert_hub_module_handle)
+    return tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)

@@ -1,0 +1,1 @@
+"""Masked-LM + next-sentence pre-training: data, the TPUEstimator pipeline, further pre-training."""

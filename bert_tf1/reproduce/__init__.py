@@ -1,0 +1,1 @@
+"""Recipes, the runner that reproduces them and the report writer."""

@@ -1,0 +1,1 @@
+"""Running Estimators: RunConfig/TPU, progress, tf.distribute, output files, atomic writes."""
