@@ -31,7 +31,9 @@ TARGETS = ("cpu", "gpu")
 TF_GPU_LIBS = {"1.15": ("10.0", "7.6")}
 
 Instruction = namedtuple("Instruction", "line keyword flags args")
-Stage = namedtuple("Stage", "index name image line instructions")
+# image: the FROM image with the global ARG defaults substituted (what `docker build` without
+# --build-arg uses); written: the FROM image as written (e.g. ${PYTHON_BASE}).
+Stage = namedtuple("Stage", "index name image line instructions written")
 
 
 # ---------------------------------------------------------------- parsing helpers
@@ -76,14 +78,28 @@ def parse_dockerfile(path):
     return instructions
 
 
+def global_arg_defaults(path):
+    """Defaults of the ARGs declared before the first FROM: the only ones a FROM line can use."""
+    defaults = {}
+    for ins in parse_dockerfile(path):
+        if ins.keyword == "FROM":
+            break
+        if ins.keyword == "ARG":
+            key, _, value = ins.args.partition("=")
+            if value:
+                defaults[key.strip()] = value.strip().strip('"')
+    return defaults
+
+
 def parse_stages(path):
     """Build stages: FROM image [AS name] and the instructions under it."""
-    stages = []
+    stages, global_args = [], global_arg_defaults(path)
     for ins in parse_dockerfile(path):
         if ins.keyword == "FROM":
             words = ins.args.split()
             name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
-            stages.append(Stage(len(stages), name, words[0], ins.line, []))
+            image = expand_args(words[0], global_args)
+            stages.append(Stage(len(stages), name, image, ins.line, [], words[0]))
         elif stages:
             stages[-1].instructions.append(ins)
     return stages
@@ -208,13 +224,16 @@ def check_from_pins(dockerfile):
         if stage_by_name(stages[: stage.index], stage.image.lower()) or stage.image == "scratch":
             continue
         if "$" in stage.image:
-            problems.append("%s: FROM %s uses a build arg; the pin cannot be checked" % (
-                where(dockerfile, stage.line), stage.image))
+            problems.append("%s: FROM %s uses a build arg with no default declared before the "
+                            "first FROM; the pin cannot be checked" % (
+                                where(dockerfile, stage.line), stage.written))
             continue
         _, tag, digest = split_image(stage.image)
         if not tag or not digest or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            shown = stage.written if stage.written == stage.image else "%s (default %s)" % (
+                stage.written, stage.image)
             problems.append("%s: FROM %s must be pinned as name:tag@sha256:<64 hex>" % (
-                where(dockerfile, stage.line), stage.image))
+                where(dockerfile, stage.line), shown))
     return problems
 
 
@@ -520,9 +539,35 @@ def _line_of(path, needle):
 
 
 def test_unpinned_from_is_caught(tmp_path):
+    bad = _mutated(tmp_path, "@sha256:c1d0baf2425ecef88a2f0c3543ec43690dc16cc80d3c4e593bb95e4f45390e45", "")
+    problems = check_from_pins(bad)
+    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ubuntu:") in problems[0], problems
+
+
+def test_the_python_base_is_a_build_arg_whose_default_is_pinned():
+    assert global_arg_defaults(DOCKERFILE)["PYTHON_BASE"].startswith("python:3.7.16-slim-bullseye@sha256:")
+    runtime = stage_by_name(parse_stages(DOCKERFILE), "runtime")
+    assert (runtime.written, runtime.image) == ("${PYTHON_BASE}",
+                                                global_arg_defaults(DOCKERFILE)["PYTHON_BASE"])
+
+
+def test_unpinned_build_arg_default_is_caught_at_the_from_line(tmp_path):
     bad = _mutated(tmp_path, "@sha256:046fcd03dd0ed3ed7a3f328dc2da35e3a3447a36561966b312ab4d5753fb5dd1", "")
     problems = check_from_pins(bad)
-    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM python:") in problems[0], problems
+    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ${PYTHON_BASE}") in problems[0], problems
+    assert "(default python:3.7.16-slim-bullseye)" in problems[0], problems
+
+
+@pytest.mark.parametrize("arg_line", [
+    "ARG PYTHON_BASE\n",  # no default: only --build-arg would name the image
+    "",  # declared inside a stage (below): a FROM cannot see it
+])
+def test_from_build_arg_without_a_global_default_is_caught(tmp_path, arg_line):
+    df = tmp_path / "Dockerfile"
+    df.write_text("%sFROM ${PYTHON_BASE} AS runtime\nARG PYTHON_BASE=python:3.7.16@sha256:%s\n"
+                  "FROM runtime AS cpu\n" % (arg_line, "4" * 64))
+    problems = check_from_pins(str(df))
+    assert len(problems) == 1 and "no default declared before the first FROM" in problems[0], problems
 
 
 def test_tag_without_digest_or_short_digest_is_caught(tmp_path):
@@ -567,7 +612,7 @@ def test_setup_sh_before_the_lock_is_copied_is_caught(tmp_path):
 
 
 def test_python_38_base_is_caught(tmp_path):
-    bad = _mutated(tmp_path, "FROM python:3.7.16-slim-bullseye@", "FROM python:3.8.16-slim-bullseye@")
+    bad = _mutated(tmp_path, "=python:3.7.16-slim-bullseye@", "=python:3.8.16-slim-bullseye@")
     problems = check_python_versions(bad, SETUP_PY)
     assert len([p for p in problems if "runs Python 3.8" in p]) == 2, problems
 
