@@ -237,10 +237,10 @@ whoami_in_image="$(in_image "$limit_quick" id -un)"
 # /output is a host directory the image's user owns, as with docker run -v.
 chown "$(in_image "$limit_quick" id -u):$(in_image "$limit_quick" id -g)" "$output"
 
-help_text="$(in_image "$limit_quick" --help)"
-echo "$help_text"
+in_image "$limit_quick" --help > "$work/help.txt"
+cat "$work/help.txt"
 for expected in run_classifier_hub.py bert-tf1-make-tiny bert-tf1-export-hub; do
-  grep -q -- "$expected" <<< "$help_text" || fail "--help does not list $expected"
+  grep -q -- "$expected" "$work/help.txt" || fail "--help does not list $expected"
 done
 
 in_image "$limit_run" bert-tf1-make-tiny --output /output/tiny --seed 1
