@@ -28,8 +28,10 @@ cd "$repo_root"
 cache_dir="${BERT_TF1_DOCKER_CACHE:-/var/cache/bert-tf1-docker}"
 keep="${BERT_TF1_DOCKER_KEEP:-0}"
 
-# Per-step limits (seconds). Measured here on 2 busy cores: base ~2 min once, build ~3 min,
-# each run step well under a minute; the limits turn a hang into a failure, not a stuck CI job.
+# Per-step limits (seconds). Measured here on 2 shared cores: base ~1.5 min once (then 10-20 s
+# to import), build 1.5-3 min, each run step under a minute, clean-up ~15 s: 4 min 48 s cold,
+# 2.5-5 min cached, depending on the load. The limits turn a hang into a failure, not a stuck CI
+# job.
 limit_base=900
 limit_build=1200
 limit_quick=120
@@ -68,10 +70,11 @@ cleanup() {
     say "kept (BERT_TF1_DOCKER_KEEP=1): work dir $work," \
       "containers ${containers[*]:-none}, images ${images[*]:-none}"
   else
-    local c i
+    local c i started=$SECONDS
     for c in "${containers[@]}"; do buildah rm "$c" >/dev/null 2>&1; done
     for i in "${images[@]}"; do buildah rmi "$i" >/dev/null 2>&1; done
     [ -z "$work" ] || rm -rf "$work"
+    say "clean-up took $((SECONDS - started)) s (total $((SECONDS - run_started)) s)"
   fi
   exit "$status"
 }
