@@ -4,8 +4,19 @@
 # Python packages come ONLY from `scripts/setup.sh --runtime` (the lock, --no-deps, pip check);
 # tests/test_docker.py fails if this file gains another pip/conda install or an unpinned FROM.
 # TF 1.15.5 has x86_64 wheels only: on other hosts build with --platform linux/amd64.
-# Needs BuildKit (Docker's default builder since 23.0) for RUN --mount. No `# syntax=` line: that
-# would pull an unpinned frontend image; the built-in frontend has everything used here.
+# Needs BuildKit (Docker's default builder since 23.0) for RUN --mount; buildah (1.28 here) has it
+# too. No `# syntax=` line: that would pull an unpinned frontend image; the built-in frontend has
+# everything used here. Built and run on every CI run by scripts/test-docker.sh (target cpu).
+
+# The Python base of the runtime stage. The default is the digest-pinned official image, so
+# `docker build` needs no --build-arg; scripts/test-docker.sh builds here with a local stand-in
+# (Docker Hub is unreachable from the machines this kit is developed on). An ARG used in a FROM
+# must be declared before the first FROM.
+# python:3.7.16-slim-bullseye digest: docker-library/repo-info,
+# repos/python/remote/3.7.16-slim-bullseye.md (commit 72e4be79b9c831d8da7d63a6ce871b20fc9e06c1),
+# the multi-platform index of the 2023-01-24 build. 3.7.16 is also the pyenv interpreter the
+# project is developed on, and its bundled pip 22.0.4 is what setup.sh's venvs get.
+ARG PYTHON_BASE=python:3.7.16-slim-bullseye@sha256:046fcd03dd0ed3ed7a3f328dc2da35e3a3447a36561966b312ab4d5753fb5dd1
 
 # ---- cuda10: CUDA 10.0 + cuDNN 7.6 runtime libraries (a build stage only, never shipped) ----
 # Why not FROM nvidia/cuda:10.0-cudnn7-runtime-ubuntu18.04: NVIDIA deleted every CUDA 10.x tag
@@ -62,11 +73,8 @@ RUN set -eux; \
     ls -l /opt/cuda-10.0/lib64
 
 # ---- runtime: CPython 3.7 + the locked venv + the code (shared by both targets) ----
-# python:3.7.16-slim-bullseye digest: docker-library/repo-info,
-# repos/python/remote/3.7.16-slim-bullseye.md (commit 72e4be79b9c831d8da7d63a6ce871b20fc9e06c1),
-# the multi-platform index of the 2023-01-24 build. 3.7.16 is also the pyenv interpreter the
-# project is developed on, and its bundled pip 22.0.4 is what setup.sh's venvs get.
-FROM python:3.7.16-slim-bullseye@sha256:046fcd03dd0ed3ed7a3f328dc2da35e3a3447a36561966b312ab4d5753fb5dd1 AS runtime
+# PYTHON_BASE (top of this file) must provide /usr/local/bin/python3.7, 3.7.1 or later.
+FROM ${PYTHON_BASE} AS runtime
 ENV BERT_TF1_VENV=/opt/venv \
     BERT_TF1_APP_DIR=/app \
     PATH=/opt/venv/bin:$PATH \

@@ -1,15 +1,17 @@
 """Static checks that the Dockerfile, .dockerignore, the entrypoint and the lock cannot drift apart.
 
-No Docker engine runs where this project is developed, so nothing here builds an image. The
-checks parse the files (each check takes paths, so the negative tests below run it on a broken
-copy and prove it catches the fault) and run scripts/docker-entrypoint.sh against the repo's
-.venv. Every problem is reported as "FILE:LINE: what is wrong".
+Nothing here builds an image: scripts/test-docker.sh does, with buildah, from .ci/run (it needs
+root and minutes). The checks parse the files (each check takes paths, so the negative tests
+below run it on a broken copy and prove it catches the fault), run scripts/docker-entrypoint.sh
+against the repo's .venv, and keep .ci/run, scripts/test-docker.sh and docs/docker.md in step.
+Every problem is reported as "FILE:LINE: what is wrong" (or "FILE: ...").
 """
 import ast
 import fnmatch
 import glob
 import os
 import re
+import shlex
 import subprocess
 import sys
 from collections import namedtuple
@@ -25,13 +27,18 @@ SETUP_PY = os.path.join(REPO, "setup.py")
 LOCK = os.path.join(REPO, "requirements-tf1.txt")
 ENTRYPOINT = os.path.join(REPO, "scripts", "docker-entrypoint.sh")
 REPO_VENV = os.path.join(REPO, ".venv")
+TEST_DOCKER_SH = os.path.join(REPO, "scripts", "test-docker.sh")
+DOCKER_MD = os.path.join(REPO, "docs", "docker.md")
+CI_RUN = os.path.join(REPO, ".ci", "run")
 
 TARGETS = ("cpu", "gpu")
 # CUDA / cuDNN that each TensorFlow minor's official wheels were built against.
 TF_GPU_LIBS = {"1.15": ("10.0", "7.6")}
 
 Instruction = namedtuple("Instruction", "line keyword flags args")
-Stage = namedtuple("Stage", "index name image line instructions")
+# image: the FROM image with the global ARG defaults substituted (what `docker build` without
+# --build-arg uses); written: the FROM image as written (e.g. ${PYTHON_BASE}).
+Stage = namedtuple("Stage", "index name image line instructions written")
 
 
 # ---------------------------------------------------------------- parsing helpers
@@ -76,14 +83,28 @@ def parse_dockerfile(path):
     return instructions
 
 
+def global_arg_defaults(path):
+    """Defaults of the ARGs declared before the first FROM: the only ones a FROM line can use."""
+    defaults = {}
+    for ins in parse_dockerfile(path):
+        if ins.keyword == "FROM":
+            break
+        if ins.keyword == "ARG":
+            key, _, value = ins.args.partition("=")
+            if value:
+                defaults[key.strip()] = value.strip().strip('"')
+    return defaults
+
+
 def parse_stages(path):
     """Build stages: FROM image [AS name] and the instructions under it."""
-    stages = []
+    stages, global_args = [], global_arg_defaults(path)
     for ins in parse_dockerfile(path):
         if ins.keyword == "FROM":
             words = ins.args.split()
             name = words[2].lower() if len(words) >= 3 and words[1].upper() == "AS" else None
-            stages.append(Stage(len(stages), name, words[0], ins.line, []))
+            image = expand_args(words[0], global_args)
+            stages.append(Stage(len(stages), name, image, ins.line, [], words[0]))
         elif stages:
             stages[-1].instructions.append(ins)
     return stages
@@ -208,13 +229,16 @@ def check_from_pins(dockerfile):
         if stage_by_name(stages[: stage.index], stage.image.lower()) or stage.image == "scratch":
             continue
         if "$" in stage.image:
-            problems.append("%s: FROM %s uses a build arg; the pin cannot be checked" % (
-                where(dockerfile, stage.line), stage.image))
+            problems.append("%s: FROM %s uses a build arg with no default declared before the "
+                            "first FROM; the pin cannot be checked" % (
+                                where(dockerfile, stage.line), stage.written))
             continue
         _, tag, digest = split_image(stage.image)
         if not tag or not digest or not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            shown = stage.written if stage.written == stage.image else "%s (default %s)" % (
+                stage.written, stage.image)
             problems.append("%s: FROM %s must be pinned as name:tag@sha256:<64 hex>" % (
-                where(dockerfile, stage.line), stage.image))
+                where(dockerfile, stage.line), shown))
     return problems
 
 
@@ -435,6 +459,106 @@ def check_venv_paths_agree(dockerfile, entrypoint):
     return problems
 
 
+def markdown_commands(path, section=None):
+    """Command lines of a Markdown file's bash code blocks (continuations joined, comments
+    dropped), of the whole file or of one `## section`."""
+    text = open(path).read()
+    if section is not None:
+        found = re.search(r"^## %s\n(.*?)(?=^## |\Z)" % re.escape(section), text, re.S | re.M)
+        text = found.group(1) if found else ""
+    lines = []
+    for block in re.findall(r"```(?:bash|sh)\n(.*?)```", text, re.S):
+        for line in re.sub(r"\\\n\s*", " ", block).splitlines():
+            if line.strip() and not line.strip().startswith("#"):
+                lines.append(line.strip())
+    return lines
+
+
+# What the image's entrypoint is given in a test: --help, a NAME.py script or a console script
+# (not the plumbing the script also runs in the image, such as `id -un`).
+KIT_COMMAND = re.compile(r"--help$|[\w-]+\.py$|bert-tf1-")
+
+
+def _unique(commands):
+    result = []
+    for command in commands:
+        if command not in result:
+            result.append(command)
+    return result
+
+
+def image_commands_in_docs(path, image="bert_tf1:cpu"):
+    """ARGS of each `docker run ... IMAGE ARGS` in the `## Tested here` section."""
+    commands = []
+    for line in markdown_commands(path, "Tested here"):
+        words = shlex.split(line, comments=True)
+        if words[:2] == ["docker", "run"] and image in words:
+            commands.append(words[words.index(image) + 1:])
+    return _unique(commands)
+
+
+def image_commands_in_script(path):
+    """ARGS of test-docker.sh's `in_image LIMIT ARGS` / `in_image_as USER DIR LIMIT ARGS` calls
+    that run the kit."""
+    commands = []
+    for _, text in logical_lines(path):
+        words = text.split(None, 1)
+        skip = {"in_image": 1, "in_image_as": 3}.get(words[0])
+        if skip is None:
+            continue
+        args = []
+        for word in shlex.split(text, comments=True)[1 + skip:]:
+            if re.match(r"[0-9]*[<>|&;]", word):  # a redirection or the next command
+                break
+            args.append(word)
+        if args and KIT_COMMAND.match(args[0]):
+            commands.append(args)
+    return _unique(commands)
+
+
+def check_docs_show_the_tested_commands(docs, script):
+    """docs/docker.md's `## Tested here` commands are exactly those scripts/test-docker.sh runs."""
+    documented, tested = image_commands_in_docs(docs), image_commands_in_script(script)
+    if not tested:
+        return ["%s: no in_image call runs the kit" % rel(script)]
+    problems = []
+    for command in tested:
+        if command not in documented:
+            problems.append("%s: `## Tested here` lacks `docker run ... bert_tf1:cpu %s`, which %s "
+                            "runs" % (rel(docs), " ".join(command), rel(script)))
+    for command in documented:
+        if command not in tested:
+            problems.append("%s: `## Tested here` shows `%s`, which %s does not run" % (
+                rel(docs), " ".join(command), rel(script)))
+    if not problems and documented != tested:
+        problems.append("%s: `## Tested here` lists the commands in another order than %s" % (
+            rel(docs), rel(script)))
+    return problems
+
+
+def check_classifier_commands_do_something(path):
+    """Each run_classifier_hub.py command in the file's code blocks passes a --do_* flag (without
+    one it exits 2: 'at least one of --do_train, --do_eval or --do_predict must be true')."""
+    problems = []
+    for line in markdown_commands(path):
+        if "run_classifier_hub.py" in line and not re.search(r"--help", line):
+            if not re.search(r"--do_(train|eval|predict)\b", line):
+                problems.append("%s: run_classifier_hub.py without --do_train/--do_eval/"
+                                "--do_predict exits 2: %s" % (
+                                    rel(path), line[line.index("run_classifier_hub.py"):][:160]))
+    return problems
+
+
+def check_ci_runs_the_image_test(ci_run):
+    """.ci/run: README's set-up command, the image test, then README's test command last (so
+    pytest's closing line is the last line CI prints)."""
+    commands = [text for _, text in logical_lines(ci_run) if re.match(r"bash\s+\S*scripts/", text)]
+    wanted = ["bash scripts/setup.sh", "bash scripts/test-docker.sh", "bash scripts/test.sh"]
+    if commands != wanted:
+        return ["%s: runs %s; expected %s in this order" % (rel(ci_run), commands, wanted)]
+    return []
+
+
 # ---------------------------------------------------------------- the real files pass
 
 
@@ -495,6 +619,38 @@ def test_entrypoint_is_executable_and_used_by_the_image():
         "%s: ENTRYPOINT must run scripts/docker-entrypoint.sh" % where(DOCKERFILE, entry[-1].line if entry else 1))
 
 
+def test_ci_runs_setup_then_the_image_test_then_the_suite_last():
+    _assert_clean(check_ci_runs_the_image_test(CI_RUN))
+    text = open(CI_RUN).read()
+    assert re.search(r"apt-get install\b.*\bbuildah\b.*\bdebootstrap\b", text), (
+        "%s must install buildah and debootstrap when they are missing" % rel(CI_RUN))
+
+
+def test_docs_show_the_commands_test_docker_runs():
+    _assert_clean(check_docs_show_the_tested_commands(DOCKER_MD, TEST_DOCKER_SH))
+    assert ["run_classifier_hub.py", "--task=csv"] == image_commands_in_script(TEST_DOCKER_SH)[-1][:2]
+
+
+def test_docs_classifier_commands_pass_a_do_flag():
+    _assert_clean(check_classifier_commands_do_something(DOCKER_MD))
+
+
+def test_test_docker_builds_the_cpu_target_through_a_global_build_arg():
+    text = " ".join(t for _, t in logical_lines(TEST_DOCKER_SH))
+    build = re.search(r"buildah bud (.*?)(\|\||$)", text)
+    assert build, "%s: no buildah bud" % rel(TEST_DOCKER_SH)
+    args = re.findall(r"--build-arg (\w+)=", build.group(1))
+    assert args == ["PYTHON_BASE"] and set(args) <= set(global_arg_defaults(DOCKERFILE)), args
+    assert "--target cpu" in build.group(1) and "--isolation chroot" in build.group(1), build.group(1)
+
+
+def test_test_docker_is_executable_bash():
+    assert os.access(TEST_DOCKER_SH, os.X_OK), "%s is not executable" % rel(TEST_DOCKER_SH)
+    result = subprocess.run(["bash", "-n", TEST_DOCKER_SH], stderr=subprocess.PIPE,
+                            universal_newlines=True)
+    assert result.returncode == 0, result.stderr
+
+
 # ---------------------------------------------------------------- the checks catch faults
 
 
@@ -520,9 +676,35 @@ def _line_of(path, needle):
 
 
 def test_unpinned_from_is_caught(tmp_path):
+    bad = _mutated(tmp_path, "@sha256:c1d0baf2425ecef88a2f0c3543ec43690dc16cc80d3c4e593bb95e4f45390e45", "")
+    problems = check_from_pins(bad)
+    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ubuntu:") in problems[0], problems
+
+
+def test_the_python_base_is_a_build_arg_whose_default_is_pinned():
+    assert global_arg_defaults(DOCKERFILE)["PYTHON_BASE"].startswith("python:3.7.16-slim-bullseye@sha256:")
+    runtime = stage_by_name(parse_stages(DOCKERFILE), "runtime")
+    assert (runtime.written, runtime.image) == ("${PYTHON_BASE}",
+                                                global_arg_defaults(DOCKERFILE)["PYTHON_BASE"])
+
+
+def test_unpinned_build_arg_default_is_caught_at_the_from_line(tmp_path):
     bad = _mutated(tmp_path, "@sha256:046fcd03dd0ed3ed7a3f328dc2da35e3a3447a36561966b312ab4d5753fb5dd1", "")
     problems = check_from_pins(bad)
-    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM python:") in problems[0], problems
+    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ${PYTHON_BASE}") in problems[0], problems
+    assert "(default python:3.7.16-slim-bullseye)" in problems[0], problems
+
+
+@pytest.mark.parametrize("arg_line", [
+    "ARG PYTHON_BASE\n",  # no default: only --build-arg would name the image
+    "",  # declared inside a stage (below): a FROM cannot see it
+])
+def test_from_build_arg_without_a_global_default_is_caught(tmp_path, arg_line):
+    df = tmp_path / "Dockerfile"
+    df.write_text("%sFROM ${PYTHON_BASE} AS runtime\nARG PYTHON_BASE=python:3.7.16@sha256:%s\n"
+                  "FROM runtime AS cpu\n" % (arg_line, "4" * 64))
+    problems = check_from_pins(str(df))
+    assert len(problems) == 1 and "no default declared before the first FROM" in problems[0], problems
 
 
 def test_tag_without_digest_or_short_digest_is_caught(tmp_path):
@@ -567,7 +749,7 @@ def test_setup_sh_before_the_lock_is_copied_is_caught(tmp_path):
 
 
 def test_python_38_base_is_caught(tmp_path):
-    bad = _mutated(tmp_path, "FROM python:3.7.16-slim-bullseye@", "FROM python:3.8.16-slim-bullseye@")
+    bad = _mutated(tmp_path, "=python:3.7.16-slim-bullseye@", "=python:3.8.16-slim-bullseye@")
     problems = check_python_versions(bad, SETUP_PY)
     assert len([p for p in problems if "runs Python 3.8" in p]) == 2, problems
 
@@ -698,3 +880,33 @@ def test_entrypoint_help_lists_scripts(tmp_path, fake_venv):
     result = _entrypoint(["--help"], fake_venv, tmp_path)
     assert result.returncode == 0 and "run_classifier_hub.py" in result.stdout, result.stdout
     assert "bert-tf1-fake" in result.stdout, result.stdout
+
+
+# ---------------------------------------------------------------- .ci/run, the image test, the docs
+
+
+def test_ci_without_the_image_test_or_with_the_suite_first_is_caught(tmp_path):
+    bad = _mutated(tmp_path, "bash scripts/test-docker.sh\n", "", CI_RUN, "run")
+    assert check_ci_runs_the_image_test(bad), bad
+    swapped = _mutated(tmp_path, "bash scripts/test-docker.sh\nbash scripts/test.sh\n",
+                       "bash scripts/test.sh\nbash scripts/test-docker.sh\n", CI_RUN, "run2")
+    assert check_ci_runs_the_image_test(swapped), swapped
+
+
+def test_docs_drifting_from_the_script_is_caught(tmp_path):
+    docs = _mutated(tmp_path, "--num_train_epochs=3 --seed=1", "--num_train_epochs=3 --seed=2",
+                    DOCKER_MD, "docker.md")
+    problems = check_docs_show_the_tested_commands(docs, TEST_DOCKER_SH)
+    assert len(problems) == 2, problems
+    assert "lacks" in problems[0] and "--seed=1" in problems[0], problems
+    assert "does not run" in problems[1] and "--seed=2" in problems[1], problems
+    script = _mutated(tmp_path, "--bert_dir /output/tiny --output /output/tiny_hub",
+                      "--bert_dir /output/tiny --output /output/hub", TEST_DOCKER_SH, "t.sh")
+    assert len(check_docs_show_the_tested_commands(DOCKER_MD, script)) == 2
+
+
+def test_classifier_command_without_a_do_flag_is_caught(tmp_path):
+    docs = _mutated(tmp_path, "--do_train --do_eval --do_predict --eval_split=test --max_seq_length",
+                    "--max_seq_length", DOCKER_MD, "docker.md")
+    problems = check_classifier_commands_do_something(docs)
+    assert len(problems) == 1 and "--task=imdb" in problems[0], problems
