@@ -284,21 +284,27 @@ def check_runs_setup_with_lock(dockerfile):
                     lock_copied_at = lock_copied_at or ins.line
             if ins.keyword == "RUN" and SETUP_RUN.search(ins.args):
                 if lock_copied_at is None:
-                    problems.append("%s: RUN scripts/setup.sh --runtime before requirements-tf1.txt "
-                                    "is copied into stage %s" % (where(dockerfile, ins.line), stage.name))
+                    problems.append(
+                        "%s: RUN scripts/setup.sh --runtime before requirements-tf1.txt "
+                        "is copied into stage %s" % (where(dockerfile, ins.line), stage.name)
+                    )
                 else:
                     setup_stage = stage
     if setup_stage is None:
-        problems.append("%s: no stage copies requirements-tf1.txt and runs "
-                        "`bash scripts/setup.sh --runtime`" % where(dockerfile, 1))
+        problems.append(
+            "%s: no stage copies requirements-tf1.txt and runs "
+            "`bash scripts/setup.sh --runtime`" % where(dockerfile, 1)
+        )
         return problems
     for target in TARGETS:
         chain = stage_chain(stages, target)
         if not chain:
             problems.append("%s: no stage named %r" % (where(dockerfile, 1), target))
         elif setup_stage not in chain:
-            problems.append("%s: target %s is not built on stage %s, which runs setup.sh" % (
-                where(dockerfile, chain[0].line), target, setup_stage.name))
+            problems.append(
+                "%s: target %s is not built on stage %s, which runs setup.sh"
+                % (where(dockerfile, chain[0].line), target, setup_stage.name)
+            )
     return problems
 
 
@@ -311,18 +317,24 @@ def check_copy_sources(dockerfile, dockerignore, context):
             continue
         for source in copy_sources(ins):
             if re.match(r"^[a-z]+://", source):
-                problems.append("%s: %s %s fetches unpinned remote content" % (
-                    where(dockerfile, ins.line), ins.keyword, source))
+                problems.append(
+                    "%s: %s %s fetches unpinned remote content"
+                    % (where(dockerfile, ins.line), ins.keyword, source)
+                )
                 continue
             matches = glob.glob(os.path.join(context, source))
             if not matches:
-                problems.append("%s: %s source %s matches nothing in the build context" % (
-                    where(dockerfile, ins.line), ins.keyword, source))
+                problems.append(
+                    "%s: %s source %s matches nothing in the build context"
+                    % (where(dockerfile, ins.line), ins.keyword, source)
+                )
             for match in matches:
                 relpath = os.path.relpath(match, context)
                 if relpath != "." and is_dockerignored(relpath, patterns):
-                    problems.append("%s: %s source %s is excluded by %s" % (
-                        where(dockerfile, ins.line), ins.keyword, relpath, rel(dockerignore)))
+                    problems.append(
+                        "%s: %s source %s is excluded by %s"
+                        % (where(dockerfile, ins.line), ins.keyword, relpath, rel(dockerignore))
+                    )
     return problems
 
 
@@ -358,19 +370,26 @@ def check_python_versions(dockerfile, setup_py):
     for target in TARGETS:
         minor, line = python_minor_of_target(dockerfile, target)
         if minor is None:
-            problems.append("%s: cannot tell which Python target %s runs (expected python:3.7 base "
-                            "or apt-get install python3.7)" % (where(dockerfile, line), target))
-        elif minor != "3.7" or not any(spec.contains("%s.%d" % (minor, patch))
-                                       for patch in range(100)):  # some 3.7.x release
-            problems.append("%s: target %s runs Python %s; TF 1.15 and setup.py python_requires %r "
-                            "need 3.7" % (where(dockerfile, line), target, minor, str(spec)))
+            problems.append(
+                "%s: cannot tell which Python target %s runs (expected python:3.7 base "
+                "or apt-get install python3.7)" % (where(dockerfile, line), target)
+            )
+        elif minor != "3.7" or not any(
+            spec.contains("%s.%d" % (minor, patch)) for patch in range(100)
+        ):  # some 3.7.x release
+            problems.append(
+                "%s: target %s runs Python %s; TF 1.15 and setup.py python_requires %r "
+                "need 3.7" % (where(dockerfile, line), target, minor, str(spec))
+            )
     # The interpreter handed to setup.sh must be that same Python.
     for ins in parse_dockerfile(dockerfile):
         if ins.keyword == "RUN" and SETUP_RUN.search(ins.args):
             found = re.search(r"BERT_TF1_PYTHON=(\S+)", ins.args)
             if not found or not found.group(1).endswith("python3.7"):
-                problems.append("%s: setup.sh must get BERT_TF1_PYTHON=<path>/python3.7" % (
-                    where(dockerfile, ins.line)))
+                problems.append(
+                    "%s: setup.sh must get BERT_TF1_PYTHON=<path>/python3.7"
+                    % (where(dockerfile, ins.line))
+                )
     return problems
 
 
@@ -379,8 +398,10 @@ def check_gpu_libs_match_lock(dockerfile, lock):
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+)", open(lock).read(), re.M))
     tf_minor = ".".join(pins.get("tensorflow", "?").split(".")[:2])
     if tf_minor not in TF_GPU_LIBS:
-        return ["%s: tensorflow==%s has no known CUDA/cuDNN pair in tests/test_docker.py" % (
-            rel(lock), pins.get("tensorflow"))]
+        return [
+            "%s: tensorflow==%s has no known CUDA/cuDNN pair in tests/test_docker.py"
+            % (rel(lock), pins.get("tensorflow"))
+        ]
     want_cuda, want_cudnn = TF_GPU_LIBS[tf_minor]
     stages = parse_stages(dockerfile)
     chain = stage_chain(stages, "gpu")
@@ -400,17 +421,32 @@ def check_gpu_libs_match_lock(dockerfile, lock):
             for major, minor in re.findall(r"\bcuda-[a-z]+-(\d+)-(\d+)=", text):
                 seen_cuda = True
                 if "%s.%s" % (major, minor) != want_cuda:
-                    problems.append("%s: CUDA %s.%s package, tensorflow %s needs CUDA %s" % (
-                        where(dockerfile, ins.line), major, minor, tf_minor, want_cuda))
-            for version, cuda in re.findall(r"\blibcudnn\d+=(\d+\.\d+)\.\S*?\+cuda(\d+\.\d+)", text):
+                    problems.append(
+                        "%s: CUDA %s.%s package, tensorflow %s needs CUDA %s"
+                        % (where(dockerfile, ins.line), major, minor, tf_minor, want_cuda)
+                    )
+            for version, cuda in re.findall(
+                r"\blibcudnn\d+=(\d+\.\d+)\.\S*?\+cuda(\d+\.\d+)", text
+            ):
                 seen_cudnn = True
                 if version != want_cudnn or cuda != want_cuda:
-                    problems.append("%s: cuDNN %s for CUDA %s, tensorflow %s needs cuDNN %s for "
-                                    "CUDA %s" % (where(dockerfile, ins.line), version, cuda,
-                                                 tf_minor, want_cudnn, want_cuda))
+                    problems.append(
+                        "%s: cuDNN %s for CUDA %s, tensorflow %s needs cuDNN %s for "
+                        "CUDA %s"
+                        % (
+                            where(dockerfile, ins.line),
+                            version,
+                            cuda,
+                            tf_minor,
+                            want_cudnn,
+                            want_cuda,
+                        )
+                    )
     if not seen_cuda or not seen_cudnn:
-        problems.append("%s: gpu target installs no pinned cuda-*-X-Y= / libcudnnN= packages" % (
-            where(dockerfile, chain[0].line)))
+        problems.append(
+            "%s: gpu target installs no pinned cuda-*-X-Y= / libcudnnN= packages"
+            % (where(dockerfile, chain[0].line))
+        )
     return problems
 
 
@@ -420,8 +456,10 @@ def check_setup_sh(setup_sh):
     lines = logical_lines(setup_sh)
     locks = [(n, t) for n, t in lines if re.match(r"lock_files=\(", t)]
     if not locks or "requirements-tf1.txt" not in locks[0][1]:
-        problems.append("%s: lock_files=( ... ) must hold requirements-tf1.txt, the runtime lock" % (
-            where(setup_sh, locks[0][0] if locks else 1)))
+        problems.append(
+            "%s: lock_files=( ... ) must hold requirements-tf1.txt, the runtime lock"
+            % (where(setup_sh, locks[0][0] if locks else 1))
+        )
     if not any(re.search(r"--runtime\)", text) for _, text in lines):
         problems.append("%s: no --runtime option" % where(setup_sh, 1))
     for line, text in lines:
@@ -434,8 +472,10 @@ def check_setup_sh(setup_sh):
     if not any(re.search(r"pip\s+install\b.*(-r\b|requirement_args)", t) for _, t in lines):
         problems.append("%s: no `pip install -r <lock>`" % where(setup_sh, 1))
     if check_line is None or not installs or check_line < max(installs):
-        problems.append("%s: `pip check` must run after the last pip install" % (
-            where(setup_sh, max(installs) if installs else 1)))
+        problems.append(
+            "%s: `pip check` must run after the last pip install"
+            % (where(setup_sh, max(installs) if installs else 1))
+        )
     return problems
 
 
@@ -443,7 +483,9 @@ def check_venv_paths_agree(dockerfile, entrypoint):
     """The venv setup.sh builds is the one on PATH and the one the entrypoint uses."""
     problems = []
     env = " ".join(i.args for i in parse_dockerfile(dockerfile) if i.keyword == "ENV")
-    runs = [i for i in parse_dockerfile(dockerfile) if i.keyword == "RUN" and SETUP_RUN.search(i.args)]
+    runs = [
+        i for i in parse_dockerfile(dockerfile) if i.keyword == "RUN" and SETUP_RUN.search(i.args)
+    ]
     default = re.search(r'venv="\$\{BERT_TF1_VENV:-([^}]+)\}"', open(entrypoint).read())
     for ins in runs:
         venv = re.search(r"BERT_TF1_VENV=(\S+)", ins.args)
@@ -452,10 +494,13 @@ def check_venv_paths_agree(dockerfile, entrypoint):
             problems.append("%s: setup.sh RUN must set BERT_TF1_VENV" % where(dockerfile, ins.line))
             continue
         if "PATH=%s/bin:" % venv not in env:
-            problems.append("%s: ENV PATH does not start with %s/bin" % (where(dockerfile, ins.line), venv))
+            problems.append(
+                "%s: ENV PATH does not start with %s/bin" % (where(dockerfile, ins.line), venv)
+            )
         if not default or default.group(1) != venv:
-            problems.append("%s: entrypoint's default BERT_TF1_VENV is not %s" % (
-                rel(entrypoint), venv))
+            problems.append(
+                "%s: entrypoint's default BERT_TF1_VENV is not %s" % (rel(entrypoint), venv)
+            )
     return problems
 
 
@@ -493,7 +538,7 @@ def image_commands_in_docs(path, image="bert_tf1:cpu"):
     for line in markdown_commands(path, "Tested here"):
         words = shlex.split(line, comments=True)
         if words[:2] == ["docker", "run"] and image in words:
-            commands.append(words[words.index(image) + 1:])
+            commands.append(words[words.index(image) + 1 :])
     return _unique(commands)
 
 
@@ -507,7 +552,7 @@ def image_commands_in_script(path):
         if skip is None:
             continue
         args = []
-        for word in shlex.split(text, comments=True)[1 + skip:]:
+        for word in shlex.split(text, comments=True)[1 + skip :]:
             if re.match(r"[0-9]*[<>|&;]", word):  # a redirection or the next command
                 break
             args.append(word)
@@ -524,15 +569,21 @@ def check_docs_show_the_tested_commands(docs, script):
     problems = []
     for command in tested:
         if command not in documented:
-            problems.append("%s: `## Tested here` lacks `docker run ... bert_tf1:cpu %s`, which %s "
-                            "runs" % (rel(docs), " ".join(command), rel(script)))
+            problems.append(
+                "%s: `## Tested here` lacks `docker run ... bert_tf1:cpu %s`, which %s "
+                "runs" % (rel(docs), " ".join(command), rel(script))
+            )
     for command in documented:
         if command not in tested:
-            problems.append("%s: `## Tested here` shows `%s`, which %s does not run" % (
-                rel(docs), " ".join(command), rel(script)))
+            problems.append(
+                "%s: `## Tested here` shows `%s`, which %s does not run"
+                % (rel(docs), " ".join(command), rel(script))
+            )
     if not problems and documented != tested:
-        problems.append("%s: `## Tested here` lists the commands in another order than %s" % (
-            rel(docs), rel(script)))
+        problems.append(
+            "%s: `## Tested here` lists the commands in another order than %s"
+            % (rel(docs), rel(script))
+        )
     return problems
 
 
@@ -543,9 +594,11 @@ def check_classifier_commands_do_something(path):
     for line in markdown_commands(path):
         if "run_classifier_hub.py" in line and not re.search(r"--help", line):
             if not re.search(r"--do_(train|eval|predict)\b", line):
-                problems.append("%s: run_classifier_hub.py without --do_train/--do_eval/"
-                                "--do_predict exits 2: %s" % (
-                                    rel(path), line[line.index("run_classifier_hub.py"):][:160]))
+                problems.append(
+                    "%s: run_classifier_hub.py without --do_train/--do_eval/"
+                    "--do_predict exits 2: %s"
+                    % (rel(path), line[line.index("run_classifier_hub.py") :][:160])
+                )
     return problems
 
 
@@ -584,7 +637,12 @@ def test_copied_paths_exist_and_are_not_dockerignored():
 
 def test_dockerignore_keeps_host_venv_and_git_out():
     patterns = read_dockerignore(DOCKERIGNORE)
-    for path in (".venv/bin/python", ".git/HEAD", "bert_tf1/__pycache__/x.pyc", "runs/a/model.ckpt"):
+    for path in (
+        ".venv/bin/python",
+        ".git/HEAD",
+        "bert_tf1/__pycache__/x.pyc",
+        "runs/a/model.ckpt",
+    ):
         assert is_dockerignored(path, patterns), "%s: %s is not excluded" % (DOCKERIGNORE, path)
 
 
@@ -607,7 +665,8 @@ def test_venv_path_agrees_between_dockerfile_and_entrypoint():
 def test_cpu_is_the_default_target_and_gpu_exists():
     stages = parse_stages(DOCKERFILE)
     assert stages[-1].name == "cpu", "%s: the last stage (the default target) must be `AS cpu`" % (
-        where(DOCKERFILE, stages[-1].line))
+        where(DOCKERFILE, stages[-1].line)
+    )
     assert stage_by_name(stages, "gpu"), "%s: no `AS gpu` stage" % where(DOCKERFILE, 1)
 
 
@@ -616,19 +675,24 @@ def test_entrypoint_is_executable_and_used_by_the_image():
     assert os.access(ENTRYPOINT, os.X_OK), "%s is not executable (chmod +x)" % ENTRYPOINT
     entry = [i for i in parse_dockerfile(DOCKERFILE) if i.keyword == "ENTRYPOINT"]
     assert entry and "scripts/docker-entrypoint.sh" in entry[-1].args, (
-        "%s: ENTRYPOINT must run scripts/docker-entrypoint.sh" % where(DOCKERFILE, entry[-1].line if entry else 1))
+        "%s: ENTRYPOINT must run scripts/docker-entrypoint.sh"
+        % where(DOCKERFILE, entry[-1].line if entry else 1)
+    )
 
 
 def test_ci_runs_setup_then_the_image_test_then_the_suite_last():
     _assert_clean(check_ci_runs_the_image_test(CI_RUN))
     text = open(CI_RUN).read()
     assert re.search(r"apt-get install\b.*\bbuildah\b.*\bdebootstrap\b", text), (
-        "%s must install buildah and debootstrap when they are missing" % rel(CI_RUN))
+        "%s must install buildah and debootstrap when they are missing" % rel(CI_RUN)
+    )
 
 
 def test_docs_show_the_commands_test_docker_runs():
     _assert_clean(check_docs_show_the_tested_commands(DOCKER_MD, TEST_DOCKER_SH))
-    assert ["run_classifier_hub.py", "--task=csv"] == image_commands_in_script(TEST_DOCKER_SH)[-1][:2]
+    assert ["run_classifier_hub.py", "--task=csv"] == image_commands_in_script(TEST_DOCKER_SH)[-1][
+        :2
+    ]
 
 
 def test_docs_classifier_commands_pass_a_do_flag():
@@ -641,13 +705,16 @@ def test_test_docker_builds_the_cpu_target_through_a_global_build_arg():
     assert build, "%s: no buildah bud" % rel(TEST_DOCKER_SH)
     args = re.findall(r"--build-arg (\w+)=", build.group(1))
     assert args == ["PYTHON_BASE"] and set(args) <= set(global_arg_defaults(DOCKERFILE)), args
-    assert "--target cpu" in build.group(1) and "--isolation chroot" in build.group(1), build.group(1)
+    assert "--target cpu" in build.group(1) and "--isolation chroot" in build.group(1), build.group(
+        1
+    )
 
 
 def test_test_docker_is_executable_bash():
     assert os.access(TEST_DOCKER_SH, os.X_OK), "%s is not executable" % rel(TEST_DOCKER_SH)
-    result = subprocess.run(["bash", "-n", TEST_DOCKER_SH], stderr=subprocess.PIPE,
-                            universal_newlines=True)
+    result = subprocess.run(
+        ["bash", "-n", TEST_DOCKER_SH], stderr=subprocess.PIPE, universal_newlines=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -656,13 +723,21 @@ def test_test_docker_is_executable_bash():
 
 def test_logical_lines_join_continuations_and_keep_first_line(tmp_path):
     path = tmp_path / "Dockerfile"
-    path.write_text("FROM a:1@sha256:%s\n# c\nRUN one \\\n  # inner comment\n  two \\\n  three\n" % ("0" * 64))
-    assert logical_lines(str(path)) == [(1, "FROM a:1@sha256:" + "0" * 64), (3, "RUN one two three")]
+    path.write_text(
+        "FROM a:1@sha256:%s\n# c\nRUN one \\\n  # inner comment\n  two \\\n  three\n" % ("0" * 64)
+    )
+    assert logical_lines(str(path)) == [
+        (1, "FROM a:1@sha256:" + "0" * 64),
+        (3, "RUN one two three"),
+    ]
 
 
 def _mutated(tmp_path, old, new, source=DOCKERFILE, name="Dockerfile"):
     text = open(source).read()
-    assert old in text, "the real %s no longer contains %r: update this negative test" % (source, old)
+    assert old in text, "the real %s no longer contains %r: update this negative test" % (
+        source,
+        old,
+    )
     path = tmp_path / name
     path.write_text(text.replace(old, new, 1))
     return str(path)
@@ -676,64 +751,96 @@ def _line_of(path, needle):
 
 
 def test_unpinned_from_is_caught(tmp_path):
-    bad = _mutated(tmp_path, "@sha256:c1d0baf2425ecef88a2f0c3543ec43690dc16cc80d3c4e593bb95e4f45390e45", "")
+    bad = _mutated(
+        tmp_path, "@sha256:c1d0baf2425ecef88a2f0c3543ec43690dc16cc80d3c4e593bb95e4f45390e45", ""
+    )
     problems = check_from_pins(bad)
     assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ubuntu:") in problems[0], problems
 
 
 def test_the_python_base_is_a_build_arg_whose_default_is_pinned():
-    assert global_arg_defaults(DOCKERFILE)["PYTHON_BASE"].startswith("python:3.7.16-slim-bullseye@sha256:")
+    assert global_arg_defaults(DOCKERFILE)["PYTHON_BASE"].startswith(
+        "python:3.7.16-slim-bullseye@sha256:"
+    )
     runtime = stage_by_name(parse_stages(DOCKERFILE), "runtime")
-    assert (runtime.written, runtime.image) == ("${PYTHON_BASE}",
-                                                global_arg_defaults(DOCKERFILE)["PYTHON_BASE"])
+    assert (runtime.written, runtime.image) == (
+        "${PYTHON_BASE}",
+        global_arg_defaults(DOCKERFILE)["PYTHON_BASE"],
+    )
 
 
 def test_unpinned_build_arg_default_is_caught_at_the_from_line(tmp_path):
-    bad = _mutated(tmp_path, "@sha256:046fcd03dd0ed3ed7a3f328dc2da35e3a3447a36561966b312ab4d5753fb5dd1", "")
+    bad = _mutated(
+        tmp_path, "@sha256:046fcd03dd0ed3ed7a3f328dc2da35e3a3447a36561966b312ab4d5753fb5dd1", ""
+    )
     problems = check_from_pins(bad)
-    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ${PYTHON_BASE}") in problems[0], problems
+    assert len(problems) == 1 and ":%d:" % _line_of(bad, "FROM ${PYTHON_BASE}") in problems[0], (
+        problems
+    )
     assert "(default python:3.7.16-slim-bullseye)" in problems[0], problems
 
 
-@pytest.mark.parametrize("arg_line", [
-    "ARG PYTHON_BASE\n",  # no default: only --build-arg would name the image
-    "",  # declared inside a stage (below): a FROM cannot see it
-])
+@pytest.mark.parametrize(
+    "arg_line",
+    [
+        "ARG PYTHON_BASE\n",  # no default: only --build-arg would name the image
+        "",  # declared inside a stage (below): a FROM cannot see it
+    ],
+)
 def test_from_build_arg_without_a_global_default_is_caught(tmp_path, arg_line):
     df = tmp_path / "Dockerfile"
-    df.write_text("%sFROM ${PYTHON_BASE} AS runtime\nARG PYTHON_BASE=python:3.7.16@sha256:%s\n"
-                  "FROM runtime AS cpu\n" % (arg_line, "4" * 64))
+    df.write_text(
+        "%sFROM ${PYTHON_BASE} AS runtime\nARG PYTHON_BASE=python:3.7.16@sha256:%s\n"
+        "FROM runtime AS cpu\n" % (arg_line, "4" * 64)
+    )
     problems = check_from_pins(str(df))
-    assert len(problems) == 1 and "no default declared before the first FROM" in problems[0], problems
+    assert len(problems) == 1 and "no default declared before the first FROM" in problems[0], (
+        problems
+    )
 
 
 def test_tag_without_digest_or_short_digest_is_caught(tmp_path):
     bad = tmp_path / "Dockerfile"
-    bad.write_text("FROM python@sha256:%s AS a\nFROM ubuntu:18.04@sha256:abc AS b\nFROM a AS c\n" % ("1" * 64))
+    bad.write_text(
+        "FROM python@sha256:%s AS a\nFROM ubuntu:18.04@sha256:abc AS b\nFROM a AS c\n" % ("1" * 64)
+    )
     problems = check_from_pins(str(bad))
     assert [p.split(": ")[0].rsplit(":", 1)[1] for p in problems] == ["1", "2"], problems
 
 
 def test_pip_install_hidden_in_a_continuation_is_caught(tmp_path):
-    bad = _mutated(tmp_path, "COPY *.py ./\n",
-                   "COPY *.py ./\nRUN apt-get update && \\\n    python -m pip \\\n      install numpy\n")
+    bad = _mutated(
+        tmp_path,
+        "COPY *.py ./\n",
+        "COPY *.py ./\nRUN apt-get update && \\\n    python -m pip \\\n      install numpy\n",
+    )
     problems = check_no_foreign_installs(bad)
     run_line = _line_of(bad, "RUN apt-get update && \\")
     assert problems and all(":%d:" % run_line in p for p in problems), problems
 
 
-@pytest.mark.parametrize("command", [
-    "pip3 install -r requirements-tf1.txt", "/opt/venv/bin/pip --no-cache-dir install x",
-    "conda install -y numpy", "poetry install", "easy_install x", "python setup.py develop",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "pip3 install -r requirements-tf1.txt",
+        "/opt/venv/bin/pip --no-cache-dir install x",
+        "conda install -y numpy",
+        "poetry install",
+        "easy_install x",
+        "python setup.py develop",
+    ],
+)
 def test_each_foreign_installer_is_caught(tmp_path, command):
     bad = _mutated(tmp_path, "COPY *.py ./\n", "COPY *.py ./\nRUN true; %s\n" % command)
     assert check_no_foreign_installs(bad), command
 
 
 def test_apt_packages_named_pip_are_not_mistaken_for_pip_install(tmp_path):
-    ok = _mutated(tmp_path, "COPY *.py ./\n",
-                  "COPY *.py ./\nRUN apt-get install -y python3-pip --no-install-recommends\n")
+    ok = _mutated(
+        tmp_path,
+        "COPY *.py ./\n",
+        "COPY *.py ./\nRUN apt-get install -y python3-pip --no-install-recommends\n",
+    )
     assert check_no_foreign_installs(ok) == []
 
 
@@ -756,25 +863,35 @@ def test_python_38_base_is_caught(tmp_path):
 
 def test_gpu_python_from_apt_is_recognised(tmp_path):
     df = tmp_path / "Dockerfile"
-    df.write_text("FROM nvidia/cuda:10.0-cudnn7-runtime-ubuntu18.04@sha256:%s AS gpu\n"
-                  "RUN apt-get update && apt-get install -y python3.6 python3.6-venv\n"
-                  "FROM python:3.7.16-slim@sha256:%s AS cpu\n" % ("2" * 64, "3" * 64))
+    df.write_text(
+        "FROM nvidia/cuda:10.0-cudnn7-runtime-ubuntu18.04@sha256:%s AS gpu\n"
+        "RUN apt-get update && apt-get install -y python3.6 python3.6-venv\n"
+        "FROM python:3.7.16-slim@sha256:%s AS cpu\n" % ("2" * 64, "3" * 64)
+    )
     assert python_minor_of_target(str(df), "gpu") == ("3.6", 2)
     assert any("target gpu runs Python 3.6" in p for p in check_python_versions(str(df), SETUP_PY))
 
 
 def test_cuda_drift_from_the_lock_is_caught(tmp_path):
-    bad = _mutated(tmp_path, "ARG CUDNN_PKG_VERSION=7.6.5.32-1+cuda10.0", "ARG CUDNN_PKG_VERSION=8.0.5.39-1+cuda11.0")
+    bad = _mutated(
+        tmp_path,
+        "ARG CUDNN_PKG_VERSION=7.6.5.32-1+cuda10.0",
+        "ARG CUDNN_PKG_VERSION=8.0.5.39-1+cuda11.0",
+    )
     problems = check_gpu_libs_match_lock(bad, LOCK)
     run_line = _line_of(bad, "RUN set -eux; \\")  # the cuda10 stage's RUN, where libcudnn7 is
     assert len(problems) == 1 and ":%d: cuDNN 8.0 for CUDA 11.0" % run_line in problems[0], problems
 
 
 def test_dockerignored_copy_source_is_caught(tmp_path):
-    ignore = _mutated(tmp_path, "tests\n", "tests\nrequirements-*.txt\n", DOCKERIGNORE, ".dockerignore")
+    ignore = _mutated(
+        tmp_path, "tests\n", "tests\nrequirements-*.txt\n", DOCKERIGNORE, ".dockerignore"
+    )
     problems = check_copy_sources(DOCKERFILE, ignore, REPO)
     line = _line_of(DOCKERFILE, "COPY requirements-tf1.txt")
-    assert problems == ["Dockerfile:%d: COPY source requirements-tf1.txt is excluded by %s" % (line, ignore)]
+    assert problems == [
+        "Dockerfile:%d: COPY source requirements-tf1.txt is excluded by %s" % (line, ignore)
+    ]
 
 
 def test_dockerignore_negation_and_directories():
@@ -785,7 +902,13 @@ def test_dockerignore_negation_and_directories():
 
 
 def test_setup_sh_without_no_deps_or_pip_check_is_caught(tmp_path):
-    bad = _mutated(tmp_path, '--no-deps "${requirement_args[@]}"', '"${requirement_args[@]}"', SETUP_SH, "setup.sh")
+    bad = _mutated(
+        tmp_path,
+        '--no-deps "${requirement_args[@]}"',
+        '"${requirement_args[@]}"',
+        SETUP_SH,
+        "setup.sh",
+    )
     bad = _mutated(tmp_path, '"$venv/bin/python" -m pip check\n', "", bad, "setup2.sh")
     problems = check_setup_sh(bad)
     line = _line_of(bad, '"${requirement_args[@]}"\n')
@@ -800,9 +923,15 @@ def _entrypoint(args, venv, app_dir, cwd=None, path_prefix=None):
     env = dict(os.environ, BERT_TF1_VENV=str(venv), BERT_TF1_APP_DIR=str(app_dir))
     if path_prefix:
         env["PATH"] = "%s:%s" % (path_prefix, env["PATH"])
-    return subprocess.run(["bash", ENTRYPOINT] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, universal_newlines=True, env=env,
-                          cwd=str(cwd or app_dir), timeout=60)
+    return subprocess.run(
+        ["bash", ENTRYPOINT] + list(args),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        universal_newlines=True,
+        env=env,
+        cwd=str(cwd or app_dir),
+        timeout=60,
+    )
 
 
 def _executable(path, text):
@@ -817,7 +946,9 @@ def fake_venv(tmp_path):
     which python ran), bin/bert-tf1-fake is a console script."""
     bin_dir = tmp_path / "venv" / "bin"
     bin_dir.mkdir(parents=True)
-    _executable(bin_dir / "python", '#!/bin/sh\necho venv-python >&2\nexec "%s" "$@"\n' % sys.executable)
+    _executable(
+        bin_dir / "python", '#!/bin/sh\necho venv-python >&2\nexec "%s" "$@"\n' % sys.executable
+    )
     _executable(bin_dir / "bert-tf1-fake", '#!/bin/sh\necho "fake-tool:$*"\n')
     return tmp_path / "venv"
 
@@ -832,22 +963,33 @@ def decoys(tmp_path):
     return decoy_dir
 
 
-@pytest.mark.skipif(not os.path.exists(os.path.join(REPO_VENV, "bin", "python")),
-                    reason="the repository's .venv is not built (bash scripts/setup.sh)")
+@pytest.mark.skipif(
+    not os.path.exists(os.path.join(REPO_VENV, "bin", "python")),
+    reason="the repository's .venv is not built (bash scripts/setup.sh)",
+)
 def test_entrypoint_runs_python_of_the_repo_venv(decoys):
-    result = _entrypoint(["python", "-c", "import sys; print(1); print(sys.prefix)"], REPO_VENV, REPO,
-                         path_prefix=decoys)
+    result = _entrypoint(
+        ["python", "-c", "import sys; print(1); print(sys.prefix)"],
+        REPO_VENV,
+        REPO,
+        path_prefix=decoys,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.split()
-    assert lines[0] == "1" and os.path.realpath(lines[1]) == os.path.realpath(REPO_VENV), result.stdout
+    assert lines[0] == "1" and os.path.realpath(lines[1]) == os.path.realpath(REPO_VENV), (
+        result.stdout
+    )
 
 
-def test_entrypoint_runs_py_scripts_from_the_app_dir_with_the_venv_python(tmp_path, fake_venv, decoys):
+def test_entrypoint_runs_py_scripts_from_the_app_dir_with_the_venv_python(
+    tmp_path, fake_venv, decoys
+):
     app = tmp_path / "app"
     app.mkdir()
     (app / "hello.py").write_text("import sys\nprint('hello', sys.argv)\n")
-    result = _entrypoint(["hello.py", "--task=imdb", "x y"], fake_venv, app, cwd=tmp_path,
-                         path_prefix=decoys)
+    result = _entrypoint(
+        ["hello.py", "--task=imdb", "x y"], fake_venv, app, cwd=tmp_path, path_prefix=decoys
+    )
     assert result.returncode == 0, result.stderr
     assert result.stderr == "venv-python\n", result.stderr
     assert result.stdout.strip() == "hello %r" % [str(app / "hello.py"), "--task=imdb", "x y"]
@@ -859,7 +1001,9 @@ def test_entrypoint_runs_console_scripts_from_the_venv(tmp_path, fake_venv, deco
 
 
 def test_entrypoint_runs_other_commands_with_the_venv_active(tmp_path, fake_venv):
-    result = _entrypoint(["bash", "-c", 'echo "$VIRTUAL_ENV"; echo "${PATH%%:*}"'], fake_venv, tmp_path)
+    result = _entrypoint(
+        ["bash", "-c", 'echo "$VIRTUAL_ENV"; echo "${PATH%%:*}"'], fake_venv, tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(fake_venv), str(fake_venv / "bin")]
 
@@ -888,25 +1032,45 @@ def test_entrypoint_help_lists_scripts(tmp_path, fake_venv):
 def test_ci_without_the_image_test_or_with_the_suite_first_is_caught(tmp_path):
     bad = _mutated(tmp_path, "bash scripts/test-docker.sh\n", "", CI_RUN, "run")
     assert check_ci_runs_the_image_test(bad), bad
-    swapped = _mutated(tmp_path, "bash scripts/test-docker.sh\nbash scripts/test.sh\n",
-                       "bash scripts/test.sh\nbash scripts/test-docker.sh\n", CI_RUN, "run2")
+    swapped = _mutated(
+        tmp_path,
+        "bash scripts/test-docker.sh\nbash scripts/test.sh\n",
+        "bash scripts/test.sh\nbash scripts/test-docker.sh\n",
+        CI_RUN,
+        "run2",
+    )
     assert check_ci_runs_the_image_test(swapped), swapped
 
 
 def test_docs_drifting_from_the_script_is_caught(tmp_path):
-    docs = _mutated(tmp_path, "--num_train_epochs=3 --seed=1", "--num_train_epochs=3 --seed=2",
-                    DOCKER_MD, "docker.md")
+    docs = _mutated(
+        tmp_path,
+        "--num_train_epochs=3 --seed=1",
+        "--num_train_epochs=3 --seed=2",
+        DOCKER_MD,
+        "docker.md",
+    )
     problems = check_docs_show_the_tested_commands(docs, TEST_DOCKER_SH)
     assert len(problems) == 2, problems
     assert "lacks" in problems[0] and "--seed=1" in problems[0], problems
     assert "does not run" in problems[1] and "--seed=2" in problems[1], problems
-    script = _mutated(tmp_path, "--bert_dir /output/tiny --output /output/tiny_hub",
-                      "--bert_dir /output/tiny --output /output/hub", TEST_DOCKER_SH, "t.sh")
+    script = _mutated(
+        tmp_path,
+        "--bert_dir /output/tiny --output /output/tiny_hub",
+        "--bert_dir /output/tiny --output /output/hub",
+        TEST_DOCKER_SH,
+        "t.sh",
+    )
     assert len(check_docs_show_the_tested_commands(DOCKER_MD, script)) == 2
 
 
 def test_classifier_command_without_a_do_flag_is_caught(tmp_path):
-    docs = _mutated(tmp_path, "--do_train --do_eval --do_predict --eval_split=test --max_seq_length",
-                    "--max_seq_length", DOCKER_MD, "docker.md")
+    docs = _mutated(
+        tmp_path,
+        "--do_train --do_eval --do_predict --eval_split=test --max_seq_length",
+        "--max_seq_length",
+        DOCKER_MD,
+        "docker.md",
+    )
     problems = check_classifier_commands_do_something(docs)
     assert len(problems) == 1 and "--task=imdb" in problems[0], problems
