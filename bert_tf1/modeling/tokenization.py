@@ -25,7 +25,7 @@ Where the two still differ, the line goes to FullTokenizer itself. Every code po
 A line holding none of these is tokenized by tokenizers; the check is one regex search (skipped
 for ASCII lines). The table is exact for VERIFIED_VERSIONS only: with another Python (Unicode
 tables) or tokenizers version, choose_tokenizer("auto") uses FullTokenizer and "fast" raises.
-`python -m bert_tf1.modeling.tokenization` prints the differing characters of the current
+`scripts/list_tokenizer_differences.py` prints the differing characters of the current
 environment, to check a new version. Also never fast: --preserve_unused_tokens=true (bert then
 keeps [unusedN] whole) and a vocabulary without the unk token (tokenizers fails on unknown words
 where bert writes [UNK]).
@@ -42,7 +42,6 @@ from absl import flags
 from bert import tokenization
 from tokenizers import models, normalizers, pre_tokenizers
 
-from bert_tf1 import compat
 from bert_tf1.classifier import features
 from bert_tf1.errors import BertTF1Error
 
@@ -95,7 +94,7 @@ def python_only_pattern(do_lower_case):
 def import_tokenizers():
     """The `tokenizers` module, or BertTF1Error saying how to get it."""
     try:
-        import tokenizers
+        import tokenizers  # optional: only --tokenizer=fast needs it
     except ImportError as error:
         raise BertTF1Error("--tokenizer=fast: the HuggingFace `tokenizers` package does not "
                            "import (%s); install tokenizers==0.13.3 or use --tokenizer=python "
@@ -319,31 +318,3 @@ def differing_characters(do_lower_case, codepoints, block_size=512):
         if not same(block):
             found.extend(ord(char) for char in block if not same([char]))
     return sorted(found)
-
-
-def _ranges(codepoints):
-    ranges = []
-    for cp in sorted(codepoints):
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1][1] = cp
-        else:
-            ranges.append([cp, cp])
-    return ranges
-
-
-def main():
-    """Prints the characters tokenizing differently here, as DIFFERING_RANGES would hold them."""
-
-    compat.setup_tf1()
-    every = range(0x110000)
-    found = set(differing_characters(True, every)) | set(differing_characters(False, every))
-    private = {cp for low, high in PRIVATE_USE_RANGES for cp in range(low, high + 1)}
-    found -= private | {CAPITAL_SIGMA}
-    print("unicodedata %s, tokenizers %s: %d differing characters besides private use and Σ"
-          % (unicodedata.unidata_version, import_tokenizers().__version__, len(found)))
-    print(", ".join("(0x%04X, 0x%04X)" % tuple(r) for r in _ranges(found)))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

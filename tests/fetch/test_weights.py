@@ -8,7 +8,8 @@ import os
 import zipfile
 
 import pytest
-from test_hf_convert import hf_weights, write_hf_dir
+from conftest import REPO_ROOT
+from hf_models import hf_weights, write_hf_dir
 
 from bert_tf1.convert import hub_export
 from bert_tf1.errors import BertTF1Error
@@ -63,8 +64,7 @@ def test_a_wheel_without_the_model_is_named(tmp_path):
 def test_the_one_command_script_is_valid_bash_and_needs_the_venv(tmp_path):
     import subprocess
 
-    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                          "scripts", "reproduce_minilm_imdb.sh")
+    script = os.path.join(REPO_ROOT, "scripts", "reproduce_minilm_imdb.sh")
     assert subprocess.run(["bash", "-n", script]).returncode == 0
     result = subprocess.run(["bash", script, str(tmp_path / "w")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, universal_newlines=True,

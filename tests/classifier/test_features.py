@@ -10,6 +10,7 @@ import os
 import random
 
 import pytest
+from conftest import REPO_ROOT
 
 from bert_tf1.compat import setup_tf1
 
@@ -690,7 +691,7 @@ def test_s3_write_read_and_failure(tmp_path):
                      ).create_bucket(Bucket="bert-tf1-test")
         env = dict(os.environ, S3_ENDPOINT="%s:%d" % (host, port), S3_USE_HTTPS="0",
                    S3_VERIFY_SSL="0", TF_CPP_MIN_LOG_LEVEL="3", **credentials)
-        env["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = REPO_ROOT
         vocab = write_vocab(tmp_path / "vocab.txt", VOCAB)
         result = subprocess.run([sys.executable, "-c", S3_CHILD, vocab, str(tmp_path)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,

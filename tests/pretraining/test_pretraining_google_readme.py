@@ -25,7 +25,7 @@ import shlex
 import pytest
 from conftest import REPO_ROOT, run_python
 
-from bert_tf1.convert import tiny_bert
+from bert_tf1.paths import RESOURCES_DIR
 from bert_tf1.pretraining import pipeline as pretraining
 
 # google-research/bert README, "Pre-training with BERT" (verbatim).
@@ -64,8 +64,7 @@ def write_sample_text(path, num_documents=36, seed=12345):
     """A sample_text.txt of Google's shape: ~300 lines, one sentence per line, 4-10 sentences per
     document, a blank line between documents. Words come from the tiny BERT's vocabulary, with
     capitals and end punctuation for do_lower_case and the basic tokenizer to handle."""
-    with open(os.path.join(os.path.dirname(tiny_bert.__file__), "resources",
-                           "tiny_vocab_words.txt"), encoding="utf-8") as handle:
+    with open(os.path.join(RESOURCES_DIR, "tiny_vocab_words.txt"), encoding="utf-8") as handle:
         words = handle.read().split()[:400]
     rng = random.Random(seed)
     documents = []
