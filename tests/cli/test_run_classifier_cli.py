@@ -144,3 +144,12 @@ def test_cli_reports_a_bad_task_option_without_traceback(tmp_path):
         in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_list_tasks_prints_every_task_with_its_files_and_columns():
+    result = run_python(["run_classifier_hub.py", "--list_tasks"])
+    blocks = {block.split()[0]: block for block in result.stdout.strip().split("\n\n")}
+    assert {"cola", "mrpc", "imdb", "spam", "csv", "tsv", "jsonl", "folder"} <= set(blocks)
+    assert "train train.csv" in " ".join(blocks["csv"].split())
+    assert "dev   dev.csv (optional: carved from train when absent)" in blocks["csv"]
+    assert "columns: text_a=text, label=label, header row" in blocks["csv"]
