@@ -212,6 +212,21 @@ def load_splits(s, spec):
     return wanted
 
 
+def graph_bert_source(s, bert_source):
+    """The BertSource the run's graph is built from (an export rebuilds the same graph).
+
+    hub.Module cannot be built under tf.distribute, and the dropout ops a module imports keep
+    the op seeds (0, 0) they were exported with, so the graph seed cannot reach them and two
+    same-seed runs differ. Both cases load the module's variables into a BertModel instead
+    (same weights; its dropout is seeded from the graph seed).
+    """
+    if (s.distribution_strategy != "none" or s.deterministic) and bert_source.uses_hub_module:
+        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
+                                  "deterministic" if s.deterministic else s.distribution_strategy)
+        return bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
+    return bert_source
+
+
 def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
                     num_warmup_steps):
     """TPUEstimator (TPU, or CPU/GPU off TPU), or an Estimator under a tf.distribute strategy.
@@ -220,14 +235,7 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
     input_fn yields per-replica batches; TPUEstimator hands each input_fn its own size.
     """
     distributed = s.distribution_strategy != "none"
-    if (distributed or s.deterministic) and bert_source.uses_hub_module:
-        # hub.Module cannot be built under tf.distribute, and the dropout ops a module imports
-        # keep the op seeds (0, 0) they were exported with, so the graph seed cannot reach them
-        # and two same-seed runs differ. Both cases load the module's variables into a BertModel
-        # instead (same weights, same graph names; its dropout is seeded from the graph seed).
-        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
-                                  "deterministic" if s.deterministic else s.distribution_strategy)
-        bert_source = bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
+    bert_source = graph_bert_source(s, bert_source)
     fn = model_fn.model_fn_builder(
         num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
         num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu, bert_hub_module_handle=None,
