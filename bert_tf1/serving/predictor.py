@@ -36,6 +36,9 @@ DEFAULT_BATCH_SIZE = 32
 # Keys accepted for the two texts of an input object, besides the task's own field names.
 TEXT_A_KEYS = ("text_a", "text")
 TEXT_B_KEYS = ("text_b",)
+# convert_single_example logs its first five examples (ex_index < 5), formatting the ids eagerly;
+# an index past them skips that cost on every call (the index appears in no other message here).
+_UNLOGGED_INDEX = 1 << 30
 
 
 class Encoded(object):
@@ -137,14 +140,18 @@ class Predictor(object):
 
     # ---- inputs ---------------------------------------------------------------------------
 
-    def example(self, item, index=0):
+    def example(self, item, where="input 0"):
         """An InputExample from one input: a string, a (text_a, text_b) pair or an object.
 
         Objects take text_a from "text_a" or "text" (or the task's field name, e.g. "sentence"),
         text_b from "text_b" (or the task's); other keys are ignored.
 
+        Args:
+          item: the input.
+          where: how error messages name it ("input 3", "instances[3]", "in.jsonl:4").
+
         Raises:
-          BertTF1Error naming input `index` and what was expected.
+          BertTF1Error starting with `where`, saying what was expected.
         """
         text_b = None
         if isinstance(item, str):
@@ -154,39 +161,40 @@ class Predictor(object):
         elif isinstance(item, dict):
             text_a = next((item[key] for key in self._text_a_keys if key in item), None)
             if text_a is None:
-                raise BertTF1Error("input %d: expected an object with a %s string, found keys %s"
-                                   % (index, " or ".join("'%s'" % k for k in self._text_a_keys),
-                                      sorted(item) or "none"))
+                raise BertTF1Error("%s: expected an object with a %s string, found keys %s"
+                                   % (where, " or ".join("'%s'" % k for k in self._text_a_keys),
+                                      ", ".join(sorted(map(str, item))) or "none"))
             text_b = next((item[key] for key in self._text_b_keys if key in item), None)
         else:
-            raise BertTF1Error("input %d: expected a string, a [text_a, text_b] pair or an object "
-                               "with 'text' (and 'text_b'), found %s" % (index,
-                                                                        _describe(item)))
+            raise BertTF1Error("%s: expected a string, a [text_a, text_b] pair or an object "
+                               "with 'text' (and 'text_b'), found %s" % (where, _describe(item)))
         if not isinstance(text_a, str):
-            raise BertTF1Error("input %d: text_a must be a string, found %s"
-                               % (index, _describe(text_a)))
+            raise BertTF1Error("%s: text_a must be a string, found %s" % (where, _describe(text_a)))
         if text_b is not None and not isinstance(text_b, str):
-            raise BertTF1Error("input %d: text_b must be a string or null, found %s"
-                               % (index, _describe(text_b)))
-        return InputExample(guid="input-%d" % index, text_a=text_a, text_b=text_b)
+            raise BertTF1Error("%s: text_b must be a string or null, found %s"
+                               % (where, _describe(text_b)))
+        return InputExample(guid=where, text_a=text_a, text_b=text_b)
 
-    def encode(self, items):
+    def encode(self, items, where="input {}"):
         """Tokenizes and truncates inputs exactly as the run's features were made.
 
         Args:
           items: list of inputs (see `example`).
+          where: format string naming input i in errors, e.g. "instances[{}]".
 
         Returns:
           list of Encoded, one per input (unpadded).
         """
-        encoded = []
-        for index, item in enumerate(items):
-            feature = features.convert_single_example(
-                index, self.example(item, index), self._feature_labels, self.max_seq_length,
-                self.tokenizer, self.truncation)
-            length = sum(feature.input_mask)
-            encoded.append(Encoded(feature.input_ids[:length], feature.segment_ids[:length]))
-        return encoded
+        return [self.encode_example(self.example(item, where.format(index)))
+                for index, item in enumerate(items)]
+
+    def encode_example(self, example):
+        """The Encoded of one InputExample (see `encode`)."""
+        feature = features.convert_single_example(
+            _UNLOGGED_INDEX, example, self._feature_labels, self.max_seq_length, self.tokenizer,
+            self.truncation)
+        length = sum(feature.input_mask)
+        return Encoded(feature.input_ids[:length], feature.segment_ids[:length])
 
     # ---- predictions ----------------------------------------------------------------------
 
