@@ -105,6 +105,9 @@ def define_flags(flag_values=None):
            "giving bert's exact WordPieces (texts it would split differently go to bert's "
            "tokenizer), 'python' = bert's FullTokenizer, 'auto' = fast where it can match "
            "bert here. The features are the same.")
+    define("string", "export_dir", None, "At the end of the run, export the trained model "
+           "as a self-describing SavedModel here (as bert-tf1-export does; see "
+           "bert_tf1/serving/export.py).")
     define("bool", "pad_batches", False, "Pad eval/predict to full batches as on TPU (set "
            "automatically with --use_tpu; exact metrics either way).")
 
@@ -196,6 +199,8 @@ def main(argv):
         print("run_classifier_hub.py: error: %s" % error, file=sys.stderr)
         return 2
     print_eval_results(produced.get("eval_results"))
+    if produced.get("export"):
+        print("exported the model to %s" % produced["export"]["export_dir"])
     return 0
 
 
