@@ -159,11 +159,12 @@ class Predictor(object):
         elif isinstance(item, (tuple, list)) and len(item) == 2:
             text_a, text_b = item
         elif isinstance(item, dict):
-            text_a = next((item[key] for key in self._text_a_keys if key in item), None)
-            if text_a is None:
+            key = next((key for key in self._text_a_keys if key in item), None)
+            if key is None:
                 raise BertTF1Error("%s: expected an object with a %s string, found keys %s"
                                    % (where, " or ".join("'%s'" % k for k in self._text_a_keys),
                                       ", ".join(sorted(map(str, item))) or "none"))
+            text_a = item[key]
             text_b = next((item[key] for key in self._text_b_keys if key in item), None)
         else:
             raise BertTF1Error("%s: expected a string, a [text_a, text_b] pair or an object "
