@@ -276,6 +276,11 @@ class ModelServer(object):
         if wait:
             self.stopped.wait(timeout)
 
+    # waitress has no graceful stop of its own (its serve() ends on KeyboardInterrupt, dropping
+    # responses still in the buffers), so the drain below uses its event-loop trigger, socket
+    # map and channels' close_when_flushed flag: internals of the pinned waitress 2.1.2, covered
+    # by tests/serving/test_server.py's SIGTERM test.
+
     def _in_loop(self, thunk):
         """Runs `thunk` in waitress's event-loop thread (its sockets are not thread-safe)."""
         done = threading.Event()
