@@ -458,8 +458,10 @@ def run_classifier(settings):
                     train_seconds=produced.get("train_seconds"))
     outputs.write_manifest(s.output_dir, manifest)
     if s.export_dir:
+        # A predict-only run exports the model it predicted with: --init_checkpoint's.
+        checkpoint = None if tf.train.latest_checkpoint(s.output_dir) else s.init_checkpoint
         produced["export"] = export_lib.export_saved_model(
-            s.output_dir, s.export_dir, overwrite=export_lib.is_export(s.export_dir))
+            s.output_dir, s.export_dir, checkpoint, overwrite=export_lib.is_export(s.export_dir))
     return produced
 
 

@@ -75,3 +75,22 @@ def test_matching_flags_pass_and_further_fine_tuning_only_warns(trained, tmp_pat
     classifier_pipeline.check_trained_model(
         predict_only(trained, str(tmp_path / "b"), init_checkpoint=checkpoint, head="pooled",
                      do_train=True), ["neg", "pos"])
+
+
+def test_predict_only_run_with_the_right_flags_predicts_and_exports_what_it_used(trained,
+                                                                               tmp_path):
+    import tensorflow as tf
+
+    from bert_tf1.serving import Predictor, export
+
+    from serving_helpers import assert_same_predictions, read_jsonl
+
+    checkpoint = tf.train.latest_checkpoint(trained.run("mean"))
+    output_dir, export_dir = str(tmp_path / "new"), str(tmp_path / "export")
+    run_classifier(predict_only(trained, output_dir, init_checkpoint=checkpoint,
+                                export_dir=export_dir))
+    rows = read_jsonl(os.path.join(output_dir, "predictions.jsonl"))
+    assert_same_predictions(rows, trained.predictions("mean"))
+    assert export.read_metadata(export_dir)["checkpoint"] == checkpoint
+    with Predictor(export_dir) as predictor:
+        assert_same_predictions(predictor.predict([r["text_a"] for r in rows]), rows)
