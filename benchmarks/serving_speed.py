@@ -82,7 +82,8 @@ def train_run(hub_module, work, steps):
             writer.writerow([text, index % 2])
     output_dir = os.path.join(work, "run")
     run_classifier(ClassifierRunSettings(
-        task_name="csv", data_dir=data_dir, output_dir=output_dir, bert_hub_module_handle=hub_module,
+        task_name="csv", data_dir=data_dir, output_dir=output_dir,
+        bert_hub_module_handle=hub_module,
         max_seq_length=128, do_train=True, train_batch_size=8, num_train_epochs=1.0,
         learning_rate=1e-4, show_progress=False, log_every_n_steps=1000,
         task_options={"text_a": "text", "label": "label", "header": True,

@@ -43,7 +43,8 @@ def input_format(path, fmt="auto"):
     """The format to read `path` as: `fmt` itself, or guessed from the extension (stdin: jsonl)."""
     if fmt != "auto":
         if fmt not in FORMATS:
-            raise BertTF1Error("--format %r: expected auto or one of %s" % (fmt, ", ".join(FORMATS)))
+            raise BertTF1Error("--format %r: expected auto or one of %s"
+                               % (fmt, ", ".join(FORMATS)))
         return fmt
     if path is None or path == "-":
         return "jsonl"
