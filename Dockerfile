@@ -104,6 +104,8 @@ RUN set -eux; \
     useradd --create-home --uid 1000 --shell /bin/bash bert; \
     mkdir -p /data /models /output /cache/tfhub; \
     chmod 1777 /output /cache /cache/tfhub
+# bert-tf1-serve's default port (TF Serving's REST port); serve with --host 0.0.0.0 in a container.
+EXPOSE 8501
 ENTRYPOINT ["/bin/bash", "/app/scripts/docker-entrypoint.sh"]
 CMD ["--help"]
 

@@ -38,6 +38,8 @@ setup(
         "tqdm>=4.40",
         "matplotlib>=3.1,<3.6",
         "tokenizers>=0.10,<0.14",
+        "waitress>=2.0,<3",
+        "Werkzeug>=2.0,<3",
     ],
     entry_points={
         "console_scripts": [
@@ -52,6 +54,9 @@ setup(
             "bert-tf1-further-pretrain=bert_tf1.cli.further_pretrain:run",
             "bert-tf1-reproduce=bert_tf1.cli.reproduce:run",
             "bert-tf1-get-weights=bert_tf1.cli.get_weights:run",
+            "bert-tf1-export=bert_tf1.cli.export:run",
+            "bert-tf1-predict=bert_tf1.cli.predict:run",
+            "bert-tf1-serve=bert_tf1.cli.serve:run",
         ],
     },
     classifiers=[

@@ -4,6 +4,7 @@
 #                        (a path containing / is used as given)
 #   TOOL ARGS...         $BERT_TF1_VENV/bin/TOOL when the venv has it: python, pip,
 #                        bert-tf1-make-tiny, ...; any other command (bash, ls, ...) as given
+#   serve ARGS...        bert-tf1-serve --host 0.0.0.0 ARGS... (REST on port 8501; -p 8501:8501)
 #   --help / nothing     this text and the scripts available
 # BERT_TF1_APP_DIR (default /app) and BERT_TF1_VENV (default /opt/venv) are overridable so that
 # tests/test_docker.py can exercise this dispatch against the repository and its .venv, no Docker.
@@ -13,7 +14,7 @@ app_dir="${BERT_TF1_APP_DIR:-/app}"
 venv="${BERT_TF1_VENV:-/opt/venv}"
 
 usage() {
-  sed -n '2,7p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   local scripts
   scripts="$(cd "$app_dir" 2>/dev/null && ls -- *.py 2>/dev/null | grep -vx 'setup.py' | tr '\n' ' ' || true)"
   echo "Scripts in $app_dir: ${scripts:-none}"
@@ -36,6 +37,11 @@ export PATH="$venv/bin:$PATH"
 cmd="$1"
 shift
 case "$cmd" in
+  serve)
+    # Inside a container the server must listen on every interface to be reachable through a
+    # published port; a --host given after `serve` still wins (argparse keeps the last value).
+    exec "$venv/bin/bert-tf1-serve" --host 0.0.0.0 "$@"
+    ;;
   *.py)
     script="$cmd"
     case "$cmd" in */*) ;; *) script="$app_dir/$cmd" ;; esac

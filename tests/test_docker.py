@@ -1000,6 +1000,13 @@ def test_entrypoint_runs_console_scripts_from_the_venv(tmp_path, fake_venv, deco
     assert (result.returncode, result.stdout) == (0, "fake-tool:--a b\n"), result.stderr
 
 
+def test_entrypoint_serve_runs_the_venvs_server_on_every_interface(tmp_path, fake_venv):
+    _executable(fake_venv / "bin" / "bert-tf1-serve", '#!/bin/sh\necho "serve:$*"\n')
+    result = _entrypoint(["serve", "--model", "/models/export"], fake_venv, tmp_path)
+    assert (result.returncode, result.stdout) == (
+        0, "serve:--host 0.0.0.0 --model /models/export\n"), result.stderr
+
+
 def test_entrypoint_runs_other_commands_with_the_venv_active(tmp_path, fake_venv):
     result = _entrypoint(
         ["bash", "-c", 'echo "$VIRTUAL_ENV"; echo "${PATH%%:*}"'], fake_venv, tmp_path

@@ -103,14 +103,17 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
                                  if checkpoint_bert.BERT_SCOPE not in v.name.split("/")]
                 _, not_found, _ = checkpoint_bert.init_trainable_from_checkpoint(
                     init_checkpoint, variables)
-                missing_head = [name for name in not_found if name.startswith("output_")]
+                missing_head = [name for name in not_found
+                                if name.startswith(("output_", "head_hidden/"))]
                 model_dir = getattr(config, "model_dir", None)
                 resumes = model_dir and tf.train.latest_checkpoint(model_dir)
                 if missing_head and mode != tf.estimator.ModeKeys.TRAIN and not resumes:
-                    tf.compat.v1.logging.warning(
-                        "%s holds no %s and %s holds no checkpoint: %s uses a randomly "
-                        "initialised classifier head", init_checkpoint, " / ".join(missing_head),
-                        model_dir or "the model_dir", mode)
+                    # Not a warning: predictions from a random head look like any others.
+                    raise BertTF1Error(
+                        "%s holds no %s and %s holds no checkpoint: %s would use a randomly "
+                        "initialised classifier head" % (
+                            init_checkpoint, " / ".join(missing_head),
+                            model_dir or "the model_dir", mode))
 
         scaffold_fn = None
         if use_tpu and (tpu_restore or init_checkpoint):

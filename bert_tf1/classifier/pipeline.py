@@ -11,6 +11,7 @@ run_classifier(_with_tfhub).py, each on purpose:
   * predict writes exactly one line per real example, plus predictions.jsonl with label names;
   * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
 """
+import json
 import os
 import random
 import time
@@ -52,7 +53,7 @@ class ClassifierRunSettings(object):
         eval_split="dev", predict_split="test", task_options=None,
         log_every_n_steps=100, show_progress=True, pad_batches=False,
         distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
-        deterministic=False, tokenizer="auto",
+        deterministic=False, tokenizer="auto", export_dir=None,
     )
 
     def __init__(self, **values):
@@ -214,6 +215,21 @@ def load_splits(s, spec):
     return wanted
 
 
+def graph_bert_source(s, bert_source):
+    """The BertSource the run's graph is built from (an export rebuilds the same graph).
+
+    hub.Module cannot be built under tf.distribute, and the dropout ops a module imports keep
+    the op seeds (0, 0) they were exported with, so the graph seed cannot reach them and two
+    same-seed runs differ. Both cases load the module's variables into a BertModel instead
+    (same weights; its dropout is seeded from the graph seed).
+    """
+    if (s.distribution_strategy != "none" or s.deterministic) and bert_source.uses_hub_module:
+        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
+                                  "deterministic" if s.deterministic else s.distribution_strategy)
+        return bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
+    return bert_source
+
+
 def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
                     num_warmup_steps):
     """TPUEstimator (TPU, or CPU/GPU off TPU), or an Estimator under a tf.distribute strategy.
@@ -222,14 +238,7 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
     input_fn yields per-replica batches; TPUEstimator hands each input_fn its own size.
     """
     distributed = s.distribution_strategy != "none"
-    if (distributed or s.deterministic) and bert_source.uses_hub_module:
-        # hub.Module cannot be built under tf.distribute, and the dropout ops a module imports
-        # keep the op seeds (0, 0) they were exported with, so the graph seed cannot reach them
-        # and two same-seed runs differ. Both cases load the module's variables into a BertModel
-        # instead (same weights, same graph names; its dropout is seeded from the graph seed).
-        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
-                                  "deterministic" if s.deterministic else s.distribution_strategy)
-        bert_source = bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
+    bert_source = graph_bert_source(s, bert_source)
     fn = model_fn.model_fn_builder(
         num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
         num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu, bert_hub_module_handle=None,
@@ -260,6 +269,92 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
                                   s.eval_batch_size, s.predict_batch_size), None
 
 
+# Variables of each head besides BERT (classifier.output_layer): what a run that does not train
+# must restore from a checkpoint, or it predicts with a random head.
+HEAD_VARIABLES = ("output_weights", "output_bias")
+FROZEN_MLP_VARIABLES = ("head_hidden/kernel", "head_hidden/bias")
+
+
+def manifest_beside(checkpoint_dir):
+    """The run manifest (dict) in `checkpoint_dir`, or None when there is none."""
+    path = os.path.join(checkpoint_dir, outputs.MANIFEST_JSON)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "r") as handle:
+        try:
+            return json.loads(handle.read())
+        except ValueError as error:
+            raise BertTF1Error("%s: not valid JSON (%s)" % (path, error))
+
+
+def model_mismatches(s, label_list, manifest):
+    """'--flag=value but the trained run's manifest says X' for head, labels, max_seq_length."""
+    flags = manifest.get("flags") or {}
+    found = []
+    for name in ("head", "max_seq_length"):
+        if name in flags and flags[name] != getattr(s, name):
+            found.append("--%s=%s but the model was trained with %s=%s"
+                         % (name, getattr(s, name), name, flags[name]))
+    if manifest.get("task_spec"):
+        trained = data.TaskSpec.from_dict(manifest["task_spec"])
+        trained_labels = None if trained.is_regression else list(trained.labels)
+        if trained_labels != label_list:
+            found.append("labels %s but the model was trained with labels %s" % (
+                "regression" if label_list is None else label_list,
+                "regression" if trained_labels is None else trained_labels))
+    return found
+
+
+def check_trained_model(s, label_list):
+    """Stops a run that would silently use a trained model with the wrong head or labels.
+
+    A fine-tuned model is restored from output_dir (a checkpoint there: resume, or eval/predict
+    of the trained run) or, without training, from --init_checkpoint; when the run manifest
+    beside that checkpoint disagrees with the flags on head, label list or max_seq_length,
+    predictions would be silently wrong (e.g. a --head=mean model read as pooled gives ~1/N for
+    every class), so that is one BertTF1Error naming each mismatch. --init_checkpoint with
+    --do_train is fine-tuning from another run (e.g. MNLI -> RTE): mismatches are only logged.
+    A run that does not train must restore its head from somewhere: no checkpoint in output_dir
+    and an --init_checkpoint without the head is an error too.
+    """
+    resumes = tf.train.latest_checkpoint(s.output_dir) if tf.io.gfile.isdir(s.output_dir) \
+        else None
+    sources = []
+    if resumes:
+        sources.append((s.output_dir, True))
+    if s.init_checkpoint and not resumes:
+        checkpoint = checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
+        sources.append((os.path.dirname(checkpoint), not s.do_train))
+    for directory, strict in sources:
+        manifest = manifest_beside(directory)
+        found = model_mismatches(s, label_list, manifest) if manifest else []
+        if found and strict:
+            raise BertTF1Error("the trained model in %s does not match this run: %s (give the "
+                               "flags it was trained with; see %s)" % (
+                                   directory, "; ".join(found),
+                                   os.path.join(directory, outputs.MANIFEST_JSON)))
+        if found:
+            tf.compat.v1.logging.warning("--init_checkpoint from %s, fine-tuned further: %s",
+                                         directory, "; ".join(found))
+    if s.do_train or resumes:
+        return
+    needed = HEAD_VARIABLES + (FROZEN_MLP_VARIABLES if s.head == "frozen_mlp" else ())
+    if not s.init_checkpoint:
+        raise BertTF1Error("--do_eval/--do_predict without --do_train: %s holds no checkpoint "
+                           "and no --init_checkpoint is given, so the classifier head (%s) would "
+                           "be random; point --output_dir at the trained run or pass "
+                           "--init_checkpoint=<its model.ckpt-N>" % (s.output_dir,
+                                                                     ", ".join(needed)))
+    checkpoint = checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
+    held = set(name for name, _ in tf.train.list_variables(checkpoint))
+    missing = [name for name in needed if name not in held]
+    if missing:
+        raise BertTF1Error("--do_eval/--do_predict without --do_train: %s holds no checkpoint "
+                           "and --init_checkpoint %s lacks %s, so the classifier head would be "
+                           "random; pass the fine-tuned run's checkpoint" % (
+                               s.output_dir, checkpoint, ", ".join(missing)))
+
+
 def make_progress_hook(s, num_train_steps):
     """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
     return progress.progress_hook(num_train_steps, s.log_every_n_steps, s.use_tpu)
@@ -279,6 +374,13 @@ def run_classifier(settings):
     spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
+    check_trained_model(s, label_list)
+    if s.export_dir:
+        # Imported here: serving.export builds on this module (settings, graph_bert_source).
+        from bert_tf1.serving import export as export_lib
+
+        # A re-run may replace its own earlier export, never another directory's content.
+        export_lib.check_export_target(s.export_dir, export_lib.is_export(s.export_dir))
     splits = load_splits(s, spec)
     tokenizer = make_tokenizer(s)
     is_regression = task_type == "regression"
@@ -357,6 +459,11 @@ def run_classifier(settings):
     manifest.update(status="finished", results=produced.get("eval_results"),
                     train_seconds=produced.get("train_seconds"))
     outputs.write_manifest(s.output_dir, manifest)
+    if s.export_dir:
+        # A predict-only run exports the model it predicted with: --init_checkpoint's.
+        checkpoint = None if tf.train.latest_checkpoint(s.output_dir) else s.init_checkpoint
+        produced["export"] = export_lib.export_saved_model(
+            s.output_dir, s.export_dir, checkpoint, overwrite=export_lib.is_export(s.export_dir))
     return produced
 
 

@@ -104,6 +104,9 @@ def define_flags(flag_values=None):
            "differently go to bert's tokenizer), 'python' = bert's FullTokenizer, 'auto' = fast "
            "where it can match bert here. The features are the same.",
            enum_values=list(TOKENIZER_CHOICES))
+    define("string", "export_dir", "At the end of the run, export the trained model as a "
+           "self-describing SavedModel here (as bert-tf1-export does; see "
+           "bert_tf1/serving/export.py).")
     define("bool", "pad_batches", "Pad eval/predict to full batches as on TPU (set "
            "automatically with --use_tpu; exact metrics either way).")
 
@@ -189,6 +192,8 @@ def main(argv):
         compat.setup_tf1(log_level="INFO")
         produced = run_classifier(settings_from_flags(FLAGS.flag_values_dict()))
         print_eval_results(produced.get("eval_results"))
+        if produced.get("export"):
+            print("exported the model to %s" % produced["export"]["export_dir"])
 
     return run_main(PROG, call)
 
