@@ -13,7 +13,8 @@
 #             bert-tf1-export-hub; run_classifier_hub.py --task=csv train/eval/predict on a small
 #             CSV dataset mounted at /data, outputs in a host directory mounted at /output; and
 #             make-tiny once more as an arbitrary uid:gid (docker run --user "$(id -u):$(id -g)");
-#   4. check  the outputs from the host (eval_results.json/.txt, one prediction per test row).
+#   4. check  the outputs from the host (eval_results.json/.txt, one prediction per test row,
+#             bert-tf1-predict on the export giving the run's own predicted labels).
 # The in-image commands are the ones docs/docker.md shows (tests/test_docker.py compares them).
 # Containers, images and files of the run are removed on exit; only the cached base tarball stays.
 #
@@ -259,6 +260,10 @@ in_image "$limit_run" run_classifier_hub.py --task=csv --data_dir=/data \
   --bert_hub_module_handle=/output/tiny_hub --output_dir=/output/csv \
   --do_train --do_eval --do_predict --max_seq_length=32 --train_batch_size=8 \
   --learning_rate=1e-3 --num_train_epochs=3 --seed=1
+# The path users take next: export the trained run, then predict new text with the export.
+in_image "$limit_run" bert-tf1-export --model_dir /output/csv --output /output/csv_export
+in_image "$limit_run" bert-tf1-predict --model /output/csv_export --input /data/test.csv \
+  --output /output/new_predictions.jsonl
 finish
 
 # ---------------------------------------------------------------- 4. check the outputs
@@ -266,7 +271,8 @@ finish
 begin check
 run_dir="$output/csv"
 for f in tiny/bert_config.json tiny_hub/tfhub_module.pb tiny_hub/saved_model.pb \
-         csv/eval_results.json csv/eval_results.txt csv/test_results.tsv csv/predictions.jsonl; do
+         csv/eval_results.json csv/eval_results.txt csv/test_results.tsv csv/predictions.jsonl \
+         csv_export/saved_model.pb new_predictions.jsonl; do
   [ -s "$output/$f" ] || fail "/output/$f was not written"
 done
 accuracy_txt="$(awk -F' = ' '$1 == "eval_accuracy" {print $2}' "$run_dir/eval_results.txt")"
@@ -283,6 +289,12 @@ for f in test_results.tsv predictions.jsonl; do
   lines="$(wc -l < "$run_dir/$f")"
   [ "$lines" = "$test_rows" ] || fail "$f has $lines lines for $test_rows test examples"
 done
+# The export predicts what the run predicted: the same label for every test row, in order.
+labels_of() { grep -o '"predicted_label": *"[^"]*"' "$1" | sed 's/.*: *//'; }
+[ "$(wc -l < "$output/new_predictions.jsonl")" = "$test_rows" ] ||
+  fail "bert-tf1-predict wrote $(wc -l < "$output/new_predictions.jsonl") lines for $test_rows rows"
+[ "$(labels_of "$run_dir/predictions.jsonl")" = "$(labels_of "$output/new_predictions.jsonl")" ] ||
+  fail "bert-tf1-predict with the export disagrees with the run's own predictions.jsonl"
 say "eval_accuracy $accuracy_txt (txt) / $accuracy_json (json);" \
   "$test_rows predictions for $test_rows test rows"
 finish

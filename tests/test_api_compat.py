@@ -3,7 +3,7 @@ import inspect
 import json
 import os
 
-from conftest import run_python
+from support import run_python
 
 from bert_tf1 import run_classifier
 

@@ -690,9 +690,10 @@ def test_ci_runs_setup_then_the_image_test_then_the_suite_last():
 
 def test_docs_show_the_commands_test_docker_runs():
     _assert_clean(check_docs_show_the_tested_commands(DOCKER_MD, TEST_DOCKER_SH))
-    assert ["run_classifier_hub.py", "--task=csv"] == image_commands_in_script(TEST_DOCKER_SH)[-1][
-        :2
-    ]
+    firsts = [command[:2] for command in image_commands_in_script(TEST_DOCKER_SH)]
+    # Train/eval/predict, then the user's next steps: export the run and predict with it.
+    assert firsts[-3:] == [["run_classifier_hub.py", "--task=csv"],
+                           ["bert-tf1-export", "--model_dir"], ["bert-tf1-predict", "--model"]]
 
 
 def test_docs_classifier_commands_pass_a_do_flag():

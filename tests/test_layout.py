@@ -12,7 +12,7 @@ import os
 import re
 
 import pytest
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 PACKAGE = os.path.join(REPO_ROOT, "bert_tf1")
 
@@ -119,7 +119,7 @@ def test_builtin_task_modules_import_the_registry_not_the_package(path):
 
 def test_every_builtin_task_is_registered_after_one_import(tmp_path):
     """A fresh process that imports only the registry API sees the GLUE and corpus tasks."""
-    from conftest import run_python
+    from support import run_python
 
     result = run_python(["-c", "from bert_tf1.data.tasks import task_names; "
                                "print(' '.join(task_names()))"])

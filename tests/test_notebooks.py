@@ -13,7 +13,7 @@ import os
 import re
 
 import pytest
-from conftest import REPO_ROOT, run_python
+from support import REPO_ROOT, run_python
 
 from bert_tf1.data.fixtures import write_fixture
 

@@ -10,7 +10,7 @@ import os
 import random
 
 import pytest
-from conftest import REPO_ROOT
+from support import REPO_ROOT
 
 from bert_tf1.compat import setup_tf1
 

@@ -9,9 +9,9 @@ import os
 
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, run_python
 from scipy import stats
 from sklearn import metrics as skm
+from support import REPO_ROOT, run_python
 
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.data import fixtures

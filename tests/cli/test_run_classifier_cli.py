@@ -7,7 +7,7 @@ import os
 
 import pytest
 from absl import flags
-from conftest import REPO_ROOT, run_python
+from support import REPO_ROOT, run_python
 
 from bert_tf1.cli import run_classifier_hub as cli
 from bert_tf1.data import fixtures, load_examples

@@ -23,7 +23,7 @@ import zipfile
 import hf_models
 import numpy as np
 import pytest
-from conftest import REPO_ROOT, run_python
+from support import REPO_ROOT, run_python
 
 from bert_tf1.cli import from_hf, to_hf
 from bert_tf1.convert import hf_convert, safetensors_io, torch_checkpoint

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import checkpoint_outputs, run_python
+from support import checkpoint_outputs, run_python
 
 from bert_tf1.convert import hub_export
 from bert_tf1.errors import BertTF1Error

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from bert import tokenization
-from conftest import run_python
+from support import run_python
 
 from bert_tf1.convert import tiny_bert
 from bert_tf1.errors import BertTF1Error

@@ -8,8 +8,8 @@ import os
 import zipfile
 
 import pytest
-from conftest import REPO_ROOT
 from hf_models import hf_weights, write_hf_dir
+from support import REPO_ROOT
 
 from bert_tf1.convert import hub_export
 from bert_tf1.errors import BertTF1Error

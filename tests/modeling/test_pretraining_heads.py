@@ -6,7 +6,7 @@ our CLIs' flags in this one.
 import json
 
 import numpy as np
-from conftest import run_python
+from support import run_python
 
 COMPARE = r"""
 import json, os, sys

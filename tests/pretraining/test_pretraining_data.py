@@ -7,7 +7,7 @@ import sys
 import pytest
 import tensorflow as tf
 from bert import tokenization
-from conftest import run_python
+from support import run_python
 
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.pretraining import data as pretraining_data

@@ -23,7 +23,7 @@ import re
 import shlex
 
 import pytest
-from conftest import REPO_ROOT, run_python
+from support import REPO_ROOT, run_python
 
 from bert_tf1.paths import RESOURCES_DIR
 from bert_tf1.pretraining import pipeline as pretraining

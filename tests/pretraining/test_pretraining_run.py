@@ -9,7 +9,7 @@ import os
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import checkpoint_outputs, run_python
+from support import checkpoint_outputs, run_python
 
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.pretraining import pipeline as pretraining

@@ -3,7 +3,7 @@ import json
 import os
 
 import pytest
-from conftest import run_python
+from support import run_python
 
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.cli import reproduce
