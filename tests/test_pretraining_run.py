@@ -94,6 +94,11 @@ def test_readme_flow_masked_lm_accuracy_rises(tiny_bert_dir, pretraining_file, t
     assert after["global_step"] == 40
     # From chance over a 1,000-token vocabulary (~0.001) to at least the corpus's most frequent
     # masked word ("the", 13.8% of the eval predictions): 40 steps get there reliably.
+    # Deterministic (data --random_seed=12345, training seed=0 on a BertModel, eval without
+    # dropout): 3 runs in separate processes on a loaded 2-core machine gave the same numbers bit
+    # for bit: masked_lm_accuracy 0.0 -> 0.1384 (limit 0.12), masked_lm_loss 6.685 -> 3.479 (a
+    # drop of 3.21; limit 2.0), training loss 7.41 at step 1 -> 4.34 at step 40. Without
+    # learning the eval stays at `before` and every check below fails.
     assert before["masked_lm_accuracy"] < 0.01
     assert after["masked_lm_accuracy"] > 0.12, (before, after)
     assert after["masked_lm_accuracy"] > 10 * max(before["masked_lm_accuracy"], 0.001)
