@@ -265,7 +265,9 @@ def test_further_pretraining_cli_from_hub_module_with_task_options(tiny_hub_modu
     trained = _mlm_logits_from_checkpoint(bert_dir, input_ids, positions)
     original = _mlm_logits_from_hub(tiny_hub_module, input_ids, positions)
     np.testing.assert_allclose(exported, trained, atol=1e-5)
-    assert np.abs(exported - original).max() > 1e-2  # training changed the weights
+    # Training changed the weights. Deterministic (--seed=0, the module's variables in a
+    # BertModel): 1.813 in 2 of 2 runs in separate processes, limit 1e-2.
+    assert np.abs(exported - original).max() > 1e-2
     names = [name for name, _ in tf.train.list_variables(
         os.path.join(bert_dir, "bert_model.ckpt"))]
     assert "cls/predictions/output_bias" in names
