@@ -21,6 +21,19 @@ TPU_FLAGS = (
     ("integer", "iterations_per_loop", "How many steps to make in each estimator call."),
 )
 
+# Training flags both training CLIs share (google-research/bert's names and help texts, plus the
+# kit's checkpoint and logging flags).
+TRAINING_FLAGS = (
+    ("bool", "do_train", "Whether to run training."),
+    ("bool", "do_eval", "Whether to run eval on the dev set."),
+    ("integer", "train_batch_size", "Total batch size for training."),
+    ("integer", "eval_batch_size", "Total batch size for eval."),
+    ("float", "learning_rate", "The initial learning rate for Adam."),
+    ("integer", "save_checkpoints_steps", "How often to save the model checkpoint."),
+    ("integer", "keep_checkpoint_max", "Checkpoints to keep."),
+    ("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often."),
+)
+
 
 class FlagDefiner(object):
     """Defines absl flags in one FlagValues with defaults read from a settings DEFAULTS dict.

@@ -9,7 +9,7 @@ from absl import flags
 from bert_tf1 import compat
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.cli import print_eval_results, run_absl, run_main
-from bert_tf1.cli.flags import TPU_FLAGS, FlagDefiner
+from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
 from bert_tf1.data import tasks
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import heads
@@ -43,16 +43,11 @@ def define_flags(flag_values=None):
     define("bool", "do_lower_case", "Lower-case input (checkpoint runs; hub modules "
            "say it themselves in tokenization_info).")
     define("integer", "max_seq_length", "Maximum total input length in WordPieces.")
-    define("bool", "do_train", "Whether to run training.")
-    define("bool", "do_eval", "Whether to run eval on the dev set.")
     define("bool", "do_predict", "Whether to run the model on the test set.")
-    define("integer", "train_batch_size", "Total batch size for training.")
-    define("integer", "eval_batch_size", "Total batch size for eval.")
     define("integer", "predict_batch_size", "Total batch size for predict.")
-    define("float", "learning_rate", "The initial learning rate for Adam.")
     define("float", "num_train_epochs", "Total number of training epochs.")
     define("float", "warmup_proportion", "Share of training for linear warm-up.")
-    define("integer", "save_checkpoints_steps", "How often to save a checkpoint.")
+    define.group(TRAINING_FLAGS)
     define.group(TPU_FLAGS)
     define("string", "tpu_job_name", "TPU worker job name (TPU pods; usually unset).")
     define("string", "bert_hub_module_handle", "TF1 Hub module handle of the BERT.")
@@ -60,7 +55,6 @@ def define_flags(flag_values=None):
     define("string", "task", "Alias of --task_name.")
     define("bool", "list_tasks", "Print every registered task with its files and columns, "
            "then exit.", default=False)
-    define("integer", "keep_checkpoint_max", "Checkpoints to keep.")
     define("enum", "head", "Classifier head: " + "; ".join(
         "%s = %s" % (name, heads.describe_head(name)) for name in heads.head_names()) + ".",
         enum_values=heads.head_names())
@@ -89,7 +83,6 @@ def define_flags(flag_values=None):
            "option's type: skip_empty=false, text_a=2, labels=neg,pos, label_range=0,5, "
            "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).",
            default=[])
-    define("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often.")
     define("enum", "distribution_strategy", "mirrored: synchronous data parallelism over "
            "--num_gpus GPUs of this machine (a hub module is then loaded as a checkpoint).",
            enum_values=list(DISTRIBUTION_STRATEGIES))

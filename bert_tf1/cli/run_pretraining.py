@@ -8,7 +8,7 @@ from absl import flags
 
 from bert_tf1 import compat
 from bert_tf1.cli import print_eval_results, run_absl, run_main
-from bert_tf1.cli.flags import TPU_FLAGS, FlagDefiner
+from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
 from bert_tf1.pretraining.pipeline import PretrainingSettings, run_pretraining
 
 FLAGS = flags.FLAGS
@@ -36,21 +36,14 @@ def define_flags(flag_values=None):
            "WordPiece tokenization. Must match data generation.")
     define("integer", "max_predictions_per_seq", "Maximum number of masked LM predictions per "
            "sequence. Must match data generation.")
-    define("bool", "do_train", "Whether to run training.")
-    define("bool", "do_eval", "Whether to run eval on the dev set.")
-    define("integer", "train_batch_size", "Total batch size for training.")
-    define("integer", "eval_batch_size", "Total batch size for eval.")
-    define("float", "learning_rate", "The initial learning rate for Adam.")
     define("integer", "num_train_steps", "Number of training steps.")
     define("integer", "num_warmup_steps", "Number of warmup steps.")
-    define("integer", "save_checkpoints_steps", "How often to save the model checkpoint.")
     define("integer", "max_eval_steps", "Maximum number of eval steps.")
+    define.group(TRAINING_FLAGS)
     define.group(TPU_FLAGS)
     # --- bert_tf1's additions ---
     define("string", "init_hub_module", "Start from this TF1 Hub module's weights (BERT and, "
            "when the module has the mlm signature, the masked-LM head).")
-    define("integer", "keep_checkpoint_max", "Checkpoints to keep.")
-    define("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often.")
     define("integer", "seed", "TensorFlow random seed (default: none, as Google's).")
 
 

@@ -13,7 +13,7 @@ from bert_tf1.classifier.pipeline import ClassifierRunSettings
 from bert_tf1.cli import create_pretraining_data as create_cli
 from bert_tf1.cli import further_pretrain as further_cli
 from bert_tf1.cli import run_classifier_hub, run_pretraining
-from bert_tf1.cli.flags import TPU_FLAGS, signature_defaults
+from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, signature_defaults
 from bert_tf1.modeling import heads
 from bert_tf1.pretraining.data import create_pretraining_data
 from bert_tf1.pretraining.further import further_pretrain
@@ -47,11 +47,11 @@ def test_absl_flag_defaults_are_the_librarys(define_flags, defaults):
     assert not unbacked, "flags without a library default: %s" % unbacked
 
 
-def test_tpu_flags_are_one_group_in_both_training_clis():
+def test_tpu_and_training_flags_are_one_group_in_both_training_clis():
     for define_flags in (run_classifier_hub.define_flags, run_pretraining.define_flags):
         values = flags.FlagValues()
         define_flags(values)
-        for _, name, help_text in TPU_FLAGS:
+        for _, name, help_text in TPU_FLAGS + TRAINING_FLAGS:
             assert values[name].help == help_text
 
 
