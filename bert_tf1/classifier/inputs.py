@@ -32,7 +32,8 @@ from bert_tf1.errors import BertTF1Error
 _AUTOTUNE = tf.data.experimental.AUTOTUNE
 
 
-def _positive_int(name, value):
+def positive_int(name, value):
+    """`value` as an int if it is a positive integer, else BertTF1Error naming `name`."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise BertTF1Error("%s: expected a positive integer, found %r" % (name, value))
     return int(value)
@@ -57,8 +58,8 @@ def resolve_batch_size(batch_size, params):
             "input_fn: batch_size=%r given to the builder but params['batch_size']=%r (under "
             "TPUEstimator that is the per-shard size): give only one" % (batch_size, from_params))
     if batch_size is None:
-        return _positive_int("params['batch_size']", from_params)
-    return _positive_int("batch_size", batch_size)
+        return positive_int("params['batch_size']", from_params)
+    return positive_int("batch_size", batch_size)
 
 
 def name_to_features(seq_length, is_regression=False):
@@ -125,13 +126,13 @@ def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regre
     >>> input_fn = input_fn_builder(features, 128, True, True, batch_size=32, seed=1)
     ... # doctest: +SKIP
     """
-    seq_length = _positive_int("seq_length", seq_length)
+    seq_length = positive_int("seq_length", seq_length)
     arrays = _features_to_arrays(features, seq_length, is_regression)
     num_examples = len(arrays["label_ids"])
     buffer_size = num_examples if shuffle_buffer_size is None else \
-        _positive_int("shuffle_buffer_size", shuffle_buffer_size)
+        positive_int("shuffle_buffer_size", shuffle_buffer_size)
     if batch_size is not None:
-        _positive_int("batch_size", batch_size)
+        positive_int("batch_size", batch_size)
 
     def input_fn(params=None):
         """The input_fn: `params` as passed by (TPU)Estimator."""
@@ -189,10 +190,10 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
     >>> input_fn = file_based_input_fn_builder("out/train.tf_record", 128, True, True)
     ... # doctest: +SKIP
     """
-    seq_length = _positive_int("seq_length", seq_length)
-    buffer_size = _positive_int("shuffle_buffer_size", shuffle_buffer_size)
+    seq_length = positive_int("seq_length", seq_length)
+    buffer_size = positive_int("shuffle_buffer_size", shuffle_buffer_size)
     if batch_size is not None:
-        _positive_int("batch_size", batch_size)
+        positive_int("batch_size", batch_size)
     _check_against_meta(input_file, seq_length, is_regression)
     spec = name_to_features(seq_length, is_regression)
 

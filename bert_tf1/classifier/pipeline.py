@@ -11,7 +11,6 @@ run_classifier(_with_tfhub).py, each on purpose:
   * predict writes exactly one line per real example, plus predictions.jsonl with label names;
   * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
 """
-import json
 import os
 import random
 import time
@@ -275,18 +274,6 @@ HEAD_VARIABLES = ("output_weights", "output_bias")
 FROZEN_MLP_VARIABLES = ("head_hidden/kernel", "head_hidden/bias")
 
 
-def manifest_beside(checkpoint_dir):
-    """The run manifest (dict) in `checkpoint_dir`, or None when there is none."""
-    path = os.path.join(checkpoint_dir, outputs.MANIFEST_JSON)
-    if not tf.io.gfile.exists(path):
-        return None
-    with tf.io.gfile.GFile(path, "r") as handle:
-        try:
-            return json.loads(handle.read())
-        except ValueError as error:
-            raise BertTF1Error("%s: not valid JSON (%s)" % (path, error))
-
-
 def model_mismatches(s, label_list, manifest):
     """'--flag=value but the trained run's manifest says X' for head, labels, max_seq_length."""
     flags = manifest.get("flags") or {}
@@ -326,7 +313,7 @@ def check_trained_model(s, label_list):
         checkpoint = checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
         sources.append((os.path.dirname(checkpoint), not s.do_train))
     for directory, strict in sources:
-        manifest = manifest_beside(directory)
+        manifest = outputs.read_manifest(directory)
         found = model_mismatches(s, label_list, manifest) if manifest else []
         if found and strict:
             raise BertTF1Error("the trained model in %s does not match this run: %s (give the "

@@ -217,6 +217,19 @@ def build_manifest(flags, data_paths=(), seed=None, extra=None):
     return manifest
 
 
+def read_manifest(output_dir):
+    """The run manifest (dict) that write_manifest left in `output_dir`, or None when there is
+    none; BertTF1Error naming the file when it is not valid JSON."""
+    path = os.path.join(output_dir, MANIFEST_JSON)
+    if not tf.io.gfile.exists(path):
+        return None
+    with tf.io.gfile.GFile(path, "r") as handle:
+        try:
+            return json.loads(handle.read())
+        except ValueError as error:
+            raise BertTF1Error("%s: not valid JSON (%s)" % (path, error))
+
+
 def write_manifest(output_dir, manifest):
     path = os.path.join(output_dir, MANIFEST_JSON)
     atomic_io.write_text_atomically(path, dumps_json(manifest, indent=2, sort_keys=True) + "\n")

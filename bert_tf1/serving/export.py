@@ -88,14 +88,10 @@ class RunToExport(object):
 def read_manifest(model_dir):
     """run_manifest.json of `model_dir` as a dict; BertTF1Error naming the path if absent or bad."""
     path = os.path.join(model_dir, outputs.MANIFEST_JSON)
-    if not tf.io.gfile.exists(path):
+    manifest = outputs.read_manifest(model_dir)
+    if manifest is None:
         raise BertTF1Error("%s: no %s there, so this is not the output_dir of a bert_tf1 run "
                            "(run_classifier_hub.py writes it)" % (model_dir, outputs.MANIFEST_JSON))
-    try:
-        with tf.io.gfile.GFile(path, "r") as handle:
-            manifest = json.loads(handle.read())
-    except ValueError as error:
-        raise BertTF1Error("%s: not valid JSON (%s)" % (path, error))
     if not isinstance(manifest, dict) or not isinstance(manifest.get("flags"), dict):
         raise BertTF1Error("%s: expected a run manifest with a 'flags' object" % path)
     return manifest

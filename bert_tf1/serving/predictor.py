@@ -29,6 +29,7 @@ from google.protobuf import json_format
 
 from bert_tf1 import compat
 from bert_tf1.classifier import features
+from bert_tf1.classifier.inputs import positive_int
 from bert_tf1.data.examples import InputExample
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import tokenization as fast_tokenization
@@ -116,7 +117,7 @@ class Predictor(object):
         self.is_regression = bool(self.metadata["is_regression"])
         self.max_seq_length = int(self.metadata["max_seq_length"])
         self.truncation = self.metadata["truncation"]
-        self.batch_size = _positive("batch_size", batch_size)
+        self.batch_size = positive_int("batch_size", batch_size)
         self._feature_labels = features.REGRESSION if self.is_regression else self.labels
         self._text_a_keys = _field_names(self.metadata, "text_a", TEXT_A_KEYS)
         self._text_b_keys = _field_names(self.metadata, "text_b", TEXT_B_KEYS)
@@ -217,7 +218,7 @@ class Predictor(object):
 
     def predict_encoded(self, encoded, batch_size=None):
         """Predictions for already encoded inputs, in their order (see `predict`)."""
-        size = self.batch_size if batch_size is None else _positive("batch_size", batch_size)
+        size = self.batch_size if batch_size is None else positive_int("batch_size", batch_size)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results = [None] * len(encoded)
         for start in range(0, len(order), size):
@@ -263,12 +264,6 @@ class Predictor(object):
 
     def __exit__(self, *exc_info):
         self.close()
-
-
-def _positive(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BertTF1Error("%s: expected a positive integer, found %r" % (name, value))
-    return value
 
 
 def _describe(value):
