@@ -5,7 +5,9 @@ take their defaults from the library's settings class, so a default lives in one
 library (ClassifierRunSettings.DEFAULTS, PretrainingSettings.DEFAULTS). tests/cli/test_flags.py
 checks every flag's default against it. argparse groups serve the kit's own commands.
 """
+import argparse
 import inspect
+import math
 
 from absl import flags
 
@@ -51,11 +53,43 @@ class FlagDefiner(object):
         default = kwargs.pop("default", self.defaults.get(name))
         getattr(flags, "DEFINE_" + kind)(name=name, default=default, help=help_text,
                                          flag_values=self.flag_values, **kwargs)
+        if kind == "float":
+            require_finite(name, self.flag_values)
 
     def group(self, definitions):
         """Defines each (kind, name, help) of a group such as TPU_FLAGS."""
         for kind, name, help_text in definitions:
             self(kind, name, help_text)
+
+
+def _is_finite(value):
+    return value is None or math.isfinite(value)
+
+
+def require_finite(name, flag_values):
+    """Refuses --name=nan / inf / -inf at parse time (absl's float parser accepts them).
+
+    --learning_rate=nan otherwise trains until NanLossDuringTrainingError, after output_dir is
+    written; absl prints the message and exits 1 before anything runs.
+    """
+    flags.register_validator(name, _is_finite, message="--%s must be a finite number (not nan "
+                             "or inf)" % name, flag_values=flag_values)
+
+
+def finite_float(text):
+    """argparse `type=` for float options: like float() but nan / inf are refused.
+
+    >>> finite_float("2e-5")
+    2e-05
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number, found %r" % text)
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError("expected a finite number (not nan or inf), found %r"
+                                         % text)
+    return value
 
 
 def add_casing_arguments(parser, what="do_lower_case"):

@@ -3,7 +3,7 @@ import argparse
 import sys
 
 from bert_tf1.cli import print_eval_results, run_main
-from bert_tf1.cli.flags import add_casing_arguments, signature_defaults
+from bert_tf1.cli.flags import add_casing_arguments, finite_float, signature_defaults
 from bert_tf1.data import tasks
 from bert_tf1.modeling.tokenization import TOKENIZER_CHOICES
 from bert_tf1.pretraining.further import further_pretrain
@@ -43,8 +43,8 @@ def build_arg_parser():
     data.add_argument("--max_seq_length", type=int)
     data.add_argument("--max_predictions_per_seq", type=int)
     data.add_argument("--dupe_factor", type=int)
-    data.add_argument("--masked_lm_prob", type=float)
-    data.add_argument("--short_seq_prob", type=float)
+    data.add_argument("--masked_lm_prob", type=finite_float)
+    data.add_argument("--short_seq_prob", type=finite_float)
     data.add_argument("--do_whole_word_mask", action="store_true")
     data.add_argument("--random_seed", type=int, help="seed of the data (masks, sentence pairs)")
     data.add_argument("--tokenizer", choices=TOKENIZER_CHOICES,
@@ -53,7 +53,7 @@ def build_arg_parser():
                       "(0: one per CPU; the data is the same)")
     train = parser.add_argument_group("training (run_pretraining.py's flags)")
     train.add_argument("--train_batch_size", type=int)
-    train.add_argument("--learning_rate", type=float)
+    train.add_argument("--learning_rate", type=finite_float)
     train.add_argument("--num_train_steps", type=int)
     train.add_argument("--num_warmup_steps", type=int, help="default: 10%% of --num_train_steps")
     train.add_argument("--save_checkpoints_steps", type=int)

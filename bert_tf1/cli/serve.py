@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from bert_tf1 import compat
+from bert_tf1.cli.flags import finite_float
 from bert_tf1.serving import server
 
 
@@ -22,7 +23,7 @@ def build_arg_parser():
     parser.add_argument("--model_name", default="default", help="NAME in /v1/models/NAME")
     parser.add_argument("--max_batch_size", type=int, default=32,
                         help="most inputs per session run across requests (default %(default)s)")
-    parser.add_argument("--max_wait_ms", type=float, default=5.0,
+    parser.add_argument("--max_wait_ms", type=finite_float, default=5.0,
                         help="how long a batch waits for more requests (default %(default)s)")
     parser.add_argument("--max_queue", type=int, default=32,
                         help="requests waiting for the model before 503 (default %(default)s)")

@@ -17,6 +17,9 @@ from bert_tf1.errors import BertTF1Error, located
 _LOG = logging.getLogger(__name__)
 _TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
 _EXTENSION_KINDS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl"}
+# Zero-width characters str.strip() keeps (they are not whitespace to Python) but WordPiece
+# drops: a text of only these becomes [CLS] [SEP], i.e. as empty as a whitespace-only text.
+_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
 # One example before its label is checked against the label list; record and label_column
 # name the label's place in error messages.
@@ -137,6 +140,15 @@ def _checked_label(row, spec):
                                % (row.label, spec.labels), line=line, field=field))
 
 
+def is_blank(text):
+    """True when `text` holds nothing but whitespace and zero-width characters.
+
+    >>> is_blank(" \\u200b\\ufeff "), is_blank("a\\u200b")
+    (True, False)
+    """
+    return not text.translate(_ZERO_WIDTH).strip()
+
+
 def read_rows(spec, data_dir, split):
     """Finds and reads `split`, returning Rows whose texts are checked and labels are raw."""
     if split not in spec.files:
@@ -157,12 +169,13 @@ def read_rows(spec, data_dir, split):
         if not _passes_filters(record, view.filters):
             continue
         texts = [_text(record, column) for column in (view.text_a, view.text_b)]
-        if any(text is not None and not text.strip() for text in texts):
+        if any(text is not None and is_blank(text) for text in texts):
             if view.skip_empty:
                 empty += 1
                 continue
-            column = view.text_a if not texts[0].strip() else view.text_b
-            raise BertTF1Error(located(record.source, "empty text; expected a non-empty string "
+            column = view.text_a if is_blank(texts[0]) else view.text_b
+            raise BertTF1Error(located(record.source, "empty text (nothing but whitespace or "
+                                       "zero-width characters); expected a non-empty string "
                                        "(or pass skip_empty=True to drop such examples)",
                                        line=record.line,
                                        field=readers.field_name(record, column)))

@@ -164,25 +164,31 @@ def read_class_folders(root, class_dirs=None, email=False, skip=()):
         when `root` is data_dir read as the train split).
     """
     classify = class_classifier(class_dirs)
-    for label, path, name, siblings in _class_files(root, classify, skip):
-        if not _is_example_file(name, email, siblings):
-            continue
-        text = decode_example(fileio.read_bytes(path), path, email)
-        yield Record(path, None, {"text": text, "label": label}, None)
+    for label, folder, files in _class_folders(root, classify, skip):
+        examples = [path for path, name, siblings in files
+                    if _is_example_file(name, email, siblings)]
+        if not examples:
+            # Training would go on silently without this class's folder (the probe trained on
+            # the other labels only): say which folder gave nothing.
+            _LOG.warning("%s: class folder of label '%s' holds no example files; the run has "
+                         "no examples of it from there", folder, label)
+        for path in examples:
+            text = decode_example(fileio.read_bytes(path), path, email)
+            yield Record(path, None, {"text": text, "label": label}, None)
 
 
-def _class_files(root, classify, skip=()):
+def _class_folders(root, classify, skip=()):
+    """Yields (label, folder, [(path, name, siblings), ...]) for each class folder below `root`."""
     for name in fileio.listdir(root):
         path = fileio.join(root, name)
         if name.startswith(".") or name in skip or not fileio.isdir(path):
             continue
         label = classify(name)
         if label is None:
-            for found in _class_files(path, classify):
+            for found in _class_folders(path, classify):
                 yield found
         else:
-            for file_path, file_name, siblings in _files_under(path):
-                yield label, file_path, file_name, siblings
+            yield label, path, list(_files_under(path))
 
 
 def _files_under(directory):

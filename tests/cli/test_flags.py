@@ -93,3 +93,46 @@ def test_signature_defaults_reads_only_parameters_with_defaults():
         del a, args, kwargs
     assert signature_defaults(example) == {"b": 2, "c": None}
     assert inspect.signature(example).parameters["a"].default is inspect.Parameter.empty
+
+
+@pytest.mark.parametrize("define_flags, name", [
+    (run_classifier_hub.define_flags, "learning_rate"),
+    (run_classifier_hub.define_flags, "warmup_proportion"),
+    (run_classifier_hub.define_flags, "num_train_epochs"),
+    (run_pretraining.define_flags, "learning_rate"),
+    (create_cli.define_flags, "masked_lm_prob"),
+])
+@pytest.mark.parametrize("text", ["nan", "inf", "-inf"])
+def test_non_finite_float_flags_are_refused_at_parse_time(define_flags, name, text):
+    values = flags.FlagValues()
+    define_flags(values)
+    with pytest.raises(flags.IllegalFlagValueError,
+                       match="--%s must be a finite number" % name):
+        values(["prog", "--%s=%s" % (name, text)])
+    values(["prog", "--%s=0.5" % name])
+    assert values[name].value == 0.5
+
+
+def test_every_absl_float_flag_is_checked_for_finiteness():
+    for define_flags in (run_classifier_hub.define_flags, run_pretraining.define_flags,
+                         create_cli.define_flags):
+        names = [name for name, flag in defined_flags(define_flags)._flags().items()
+                 if isinstance(flag.parser, flags.FloatParser)]
+        assert names
+        for name in names:
+            with pytest.raises(flags.IllegalFlagValueError):
+                defined_flags(define_flags)(["prog", "--%s=nan" % name])
+
+
+def defined_flags(define_flags):
+    values = flags.FlagValues()
+    define_flags(values)
+    return values
+
+
+def test_argparse_float_options_refuse_nan(capsys):
+    parser = further_cli.build_arg_parser()
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--task_name=csv", "--data_dir=d", "--output_dir=o",
+                           "--learning_rate=nan"])
+    assert "expected a finite number (not nan or inf), found 'nan'" in capsys.readouterr().err

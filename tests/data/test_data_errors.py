@@ -75,9 +75,35 @@ def test_label_outside_the_list_in_a_folder(tmp_path):
 def test_empty_text(tmp_path):
     write(tmp_path / "train.tsv", "sentence\tlabel\nGood.\t1\n  \t0\n")
     assert error_of("sst2", str(tmp_path), "train") == (
-        "%s:3 field 'sentence (column index 0)': empty text; expected a non-empty string (or "
-        "pass skip_empty=True to drop such examples)" % (tmp_path / "train.tsv"))
+        "%s:3 field 'sentence (column index 0)': empty text (nothing but whitespace or "
+        "zero-width characters); expected a non-empty string (or pass skip_empty=True to drop "
+        "such examples)" % (tmp_path / "train.tsv"))
     assert len(load_examples("sst2", str(tmp_path), "train", skip_empty=True)) == 1
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200c\u200d", " \u2060 ", "\ufeff\u200b"])
+def test_zero_width_only_text_is_empty_like_whitespace(tmp_path, invisible):
+    # str.strip() keeps these; WordPiece drops them, so the example would be [CLS] [SEP].
+    write(tmp_path / "train.tsv", "sentence\tlabel\nGood.\t1\n%s\t0\n" % invisible)
+    assert error_of("sst2", str(tmp_path), "train").startswith(
+        "%s:3 field 'sentence (column index 0)': empty text" % (tmp_path / "train.tsv"))
+    kept = load_examples("sst2", str(tmp_path), "train", skip_empty=True)
+    assert [e.text_a for e in kept] == ["Good."]
+
+
+def test_zero_width_inside_a_text_is_kept(tmp_path):
+    write(tmp_path / "train.tsv", "sentence\tlabel\nGo\u200bod.\t1\n")
+    assert [e.text_a for e in load_examples("sst2", str(tmp_path), "train")] == ["Go\u200bod."]
+
+
+def test_empty_class_folder_is_named_in_a_warning(tmp_path, caplog):
+    write(tmp_path / "train" / "pos" / "1.txt", "good")
+    os.makedirs(str(tmp_path / "train" / "neg"))
+    examples = load_examples("folder", str(tmp_path), "train")
+    assert [e.label for e in examples] == ["pos"]
+    empty = os.path.join(str(tmp_path), "train", "neg")
+    assert "%s: class folder of label 'neg' holds no example files" % empty in caplog.text
+    assert "pos' holds no" not in caplog.text
 
 
 def test_empty_second_text_names_its_column(tmp_path):
