@@ -2,8 +2,8 @@
 
 Flags are parsed here and passed to library calls as arguments; library modules never read absl
 FLAGS and never import this package (tests/test_layout.py enforces both). Shared pieces:
-`run_main` (errors -> "prog: error: ..." and exit 2), `run_absl`, `print_eval_results`, and the
-flag groups in cli/flags.py.
+`run_main` (the kit's errors and I/O faults -> "prog: error: ..." and exit 2), `run_absl`,
+`print_eval_results`, and the flag groups in cli/flags.py.
 """
 import os
 import sys
@@ -13,7 +13,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app  # noqa: E402
 
-from bert_tf1.errors import BertTF1Error  # noqa: E402
+from bert_tf1.runtime import io_errors  # noqa: E402
 
 
 def run_main(prog, call):
@@ -24,12 +24,16 @@ def run_main(prog, call):
       call: a function of no arguments returning an exit code (None counts as 0).
 
     Returns:
-      int exit code: call's, or 2 after printing "PROG: error: MESSAGE" for a BertTF1Error.
+      int exit code: call's, or 2 after printing "PROG: error: MESSAGE" for a BertTF1Error or
+      an I/O fault (disk full, read-only, not a directory, remote store down: io_errors).
     """
     try:
         code = call()
-    except BertTF1Error as error:
-        print("%s: error: %s" % (prog, error), file=sys.stderr)
+    except Exception as error:  # noqa: BLE001 - I/O faults become one line too (io_errors)
+        reported = io_errors.user_error(error)
+        if reported is None:
+            raise
+        print("%s: error: %s" % (prog, reported), file=sys.stderr)
         return 2
     return 0 if code is None else code
 

@@ -2,13 +2,15 @@
 
 Local paths go through the builtins. Paths with a scheme (gs://, s3://, hdfs://) go through
 `tensorflow.io.gfile`, imported only then: the data layer must stay importable and testable
-without TensorFlow.
+without TensorFlow. Remote operations are retried on transient failures and fail with one error
+naming the path and the endpoint (runtime.io_errors).
 """
 import os
 import posixpath
 import re
 
 from bert_tf1.errors import BertTF1Error, located
+from bert_tf1.runtime.io_errors import with_retries
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -77,8 +79,11 @@ def read_lines(path):
 
 def read_bytes(path):
     """Returns the whole content of `path` as bytes."""
-    with open_binary(path) as handle:
-        return handle.read()
+    def read():
+        with open_binary(path) as handle:
+            return handle.read()
+
+    return with_retries(read, path, "read") if is_remote(path) else read()
 
 
 def join(path, *parts):
@@ -90,15 +95,22 @@ def join(path, *parts):
 
 def exists(path):
     """True when `path` exists (file or directory)."""
-    return _gfile().exists(path) if is_remote(path) else os.path.exists(path)
+    if is_remote(path):
+        return with_retries(lambda: _gfile().exists(path), path, "check it exists")
+    return os.path.exists(path)
 
 
 def isdir(path):
     """True when `path` is a directory."""
-    return _gfile().isdir(path) if is_remote(path) else os.path.isdir(path)
+    if is_remote(path):
+        return with_retries(lambda: _gfile().isdir(path), path, "check it is a directory")
+    return os.path.isdir(path)
 
 
 def listdir(path):
     """Sorted entry names of directory `path` (no trailing slashes)."""
-    names = _gfile().listdir(path) if is_remote(path) else os.listdir(path)
+    if is_remote(path):
+        names = with_retries(lambda: _gfile().listdir(path), path, "list it")
+    else:
+        names = os.listdir(path)
     return sorted(name.rstrip("/") for name in names)

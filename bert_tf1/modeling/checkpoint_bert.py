@@ -16,7 +16,6 @@ import os
 import re
 
 import tensorflow as tf
-import tensorflow_hub as hub
 from bert import modeling
 from tensorflow.core.protobuf import saved_model_pb2
 
@@ -68,8 +67,7 @@ def hub_module_variables_path(handle):
     """
 
     if hub_bert.is_remote_url(handle):
-
-        handle = hub.resolve(handle)
+        handle = hub_bert.resolve_url_handle(handle)
     hub_bert.check_hub_module(handle)
     prefix = os.path.join(handle, "variables", "variables")
     if not _tf().io.gfile.exists(prefix + ".index"):
@@ -344,8 +342,7 @@ def infer_bert_config_from_hub_module(handle):
     """
 
     if hub_bert.is_remote_url(handle):
-
-        handle = hub.resolve(handle)
+        handle = hub_bert.resolve_url_handle(handle)
     shapes = _checkpoint_shapes(hub_module_variables_path(handle))
     hint = ("; pass the model's bert_config.json (--bert_config_file) instead")
 

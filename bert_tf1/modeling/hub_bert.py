@@ -3,12 +3,24 @@
 A handle is a local or gs:// / s3:// directory holding a TF1 Hub module (tfhub_module.pb), or a URL
 that tensorflow_hub 0.7 resolves and caches under $TFHUB_CACHE_DIR (tfhub.dev is gone; URL
 handles only work for mirrors that still serve the TF1 format).
+
+tensorflow_hub 0.7 downloads URL handles with urllib and no timeout (a server that accepts and
+never answers hangs the run forever) and makes every later run wait on its download lock
+(<cache>/<sha1>.lock) until 10 minutes pass without progress. `resolve_url_handle` bounds the
+download with a socket timeout and reports a lock whose owner is gone, with the path to delete.
 """
+import contextlib
+import hashlib
 import os
+import socket
+import tarfile
+import time
+import urllib.error
 
 import tensorflow as tf
 import tensorflow_hub as hub
 from bert import tokenization
+from tensorflow_hub import resolver as hub_resolver
 
 from bert_tf1 import compat
 from bert_tf1.errors import BertTF1Error
@@ -17,10 +29,120 @@ TRAIN_TAGS = {"train"}
 TOKENS_SIGNATURE = "tokens"
 TOKENS_INPUTS = ("input_ids", "input_mask", "segment_ids")
 TOKENS_OUTPUTS = ("pooled_output", "sequence_output")
+# A URL handle's connect/read timeout; BERT_TF1_URL_TIMEOUT (seconds) overrides it.
+URL_TIMEOUT_SECONDS = 60.0
+# A download lock older than this, with no download progress, is reported as stale.
+STALE_LOCK_SECONDS = 10 * 60
 
 
 def is_remote_url(handle):
     return handle.startswith("http://") or handle.startswith("https://")
+
+
+def url_timeout_seconds(environ=None):
+    """URL_TIMEOUT_SECONDS, or the BERT_TF1_URL_TIMEOUT environment variable when set."""
+    text = (os.environ if environ is None else environ).get("BERT_TF1_URL_TIMEOUT")
+    if not text:
+        return URL_TIMEOUT_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        raise BertTF1Error("BERT_TF1_URL_TIMEOUT=%s: expected a positive number of seconds"
+                           % text)
+    return value
+
+
+def hub_cache_paths(handle):
+    """(module directory, lock file) tensorflow_hub 0.7 uses for a URL handle."""
+    cache_dir = hub_resolver.tfhub_cache_dir(use_temp=True)
+    module_dir = os.path.join(cache_dir, hashlib.sha1(handle.encode("utf8")).hexdigest())
+    return module_dir, os.path.abspath(module_dir) + ".lock"
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def stale_lock_problem(lock_file, now=None, stale_seconds=STALE_LOCK_SECONDS):
+    """Why `lock_file` (tensorflow_hub's "<host>.<pid>.<uid>" lock) is stale, or None.
+
+    Stale: written on this host by a process that no longer runs, or untouched (file and the
+    download's temporary directory) for `stale_seconds`. A live owner's lock is not stale.
+    """
+    try:
+        with open(lock_file) as handle:
+            owner = handle.read().strip()
+        touched = os.path.getmtime(lock_file)
+    except OSError:
+        return None  # gone meanwhile: nothing to report
+    parts = owner.rsplit(".", 2)  # hub 0.7 writes "<hostname>.<pid>.<uid>"
+    host, pid_text, uid = parts if len(parts) == 3 else ("", "", "")
+    if host == socket.gethostname() and pid_text.isdigit() and not _pid_alive(int(pid_text)):
+        return "its owner, process %s on this host, is no longer running" % pid_text
+    download = "%s.%s.tmp" % (lock_file[:-len(".lock")], uid)
+    if os.path.isdir(download):
+        touched = max([touched] + [os.path.getmtime(os.path.join(root, name))
+                                   for root, _, names in os.walk(download) for name in names])
+    idle = (time.time() if now is None else now) - touched
+    if idle > stale_seconds:
+        return "the download (owner %s) has not progressed for %d minutes" % (owner, idle // 60)
+    return None
+
+
+@contextlib.contextmanager
+def _socket_timeout(seconds):
+    # hub 0.7 calls urllib.request.urlopen(request) without a timeout; urllib's sockets take
+    # the process-wide default, so setting it bounds both the connect and every read.
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(seconds)
+    try:
+        yield
+    finally:
+        socket.setdefaulttimeout(previous)
+
+
+def resolve_url_handle(handle, timeout=None):
+    """Downloads (or finds cached) a URL hub handle; returns the local module directory.
+
+    Local and gs:// / s3:// handles are returned as they are. Bounded: every connect and read
+    waits at most `timeout` seconds (default url_timeout_seconds()); a stale download lock
+    raises BertTF1Error naming the lock file to delete instead of waiting on it.
+
+    Raises:
+      BertTF1Error naming the URL for connection failures, timeouts, HTTP errors and
+      downloads that are not a TF1 Hub module archive.
+    """
+    if not is_remote_url(handle):
+        return handle
+    timeout = url_timeout_seconds() if timeout is None else timeout
+    module_dir, lock_file = hub_cache_paths(handle)
+    if os.path.exists(lock_file):
+        problem = stale_lock_problem(lock_file)
+        if problem:
+            raise BertTF1Error(
+                "hub module %s: tensorflow_hub's download lock %s is stale (%s); "
+                "delete that file (and %s.*.tmp if present), then rerun" % (
+                    handle, lock_file, problem, module_dir))
+    try:
+        with _socket_timeout(timeout):
+            return hub.resolve(handle)
+    except (socket.timeout, urllib.error.URLError, ConnectionError) as error:
+        reason = getattr(error, "reason", None) or error
+        if isinstance(reason, socket.timeout) or "timed out" in str(reason):
+            reason = "no answer within %g s (BERT_TF1_URL_TIMEOUT sets the limit)" % timeout
+        raise BertTF1Error("hub module %s: cannot download it: %s"
+                           % (handle, reason))
+    except (IOError, ValueError, tarfile.TarError, tf.errors.OpError) as error:  # not a module
+        raise BertTF1Error("hub module %s: the download is not a TF1 Hub module archive (%s)"
+                           % (handle, (str(error).strip() or type(error).__name__).splitlines()[0]))
 
 
 def check_hub_module(handle):
@@ -28,11 +150,10 @@ def check_hub_module(handle):
 
     A TF2 SavedModel (saved_model.pb without tfhub_module.pb, e.g. a Keras-era BERT download)
     cannot be loaded by hub.Module; say so instead of failing deep inside tensorflow_hub.
-    URL handles are checked after resolution by tensorflow_hub itself.
+    URL handles are downloaded first, bounded (resolve_url_handle), then checked the same way.
     """
 
-    if is_remote_url(handle):
-        return
+    handle = resolve_url_handle(handle)
     if not tf.io.gfile.isdir(handle):
         raise BertTF1Error("--bert_hub_module_handle %s: directory not found (expected a TF1 Hub "
                            "module directory, e.g. one written by bert-tf1-export-hub)" % handle)

@@ -3,10 +3,13 @@
 A file is written to a sibling temporary name and renamed over the target; a directory is built
 under a sibling temporary name and renamed into place. On local disks and S3-compatible stores the
 reader sees either the old content or the new one; on GCS a directory rename is a copy, but the
-final name still appears only after the content is complete.
+final name still appears only after the content is complete. Remote writes are retried on
+transient failures and fail with one error naming the path and the endpoint (io_errors).
 """
 import contextlib
 import uuid
+
+from bert_tf1.runtime.io_errors import is_transient, with_retries
 
 
 def _gfile():
@@ -33,23 +36,36 @@ def replaced_on_success(path):
     try:
         yield temporary
         gfile.rename(temporary, path, overwrite=True)
-    finally:
+    except Exception as error:
+        # With the store unreachable, cleaning up would only add the SDK's ~25 s of retries.
+        if not is_transient(error) and gfile.exists(temporary):
+            gfile.remove(temporary)
+        raise
+    except BaseException:
         if gfile.exists(temporary):
             gfile.remove(temporary)
+        raise
 
 
 def remove_if_exists(path):
     """Deletes the file at `path` if there is one."""
     gfile = _gfile()
-    if gfile.exists(path):
-        gfile.remove(path)
+
+    def remove():
+        if gfile.exists(path):
+            gfile.remove(path)
+
+    with_retries(remove, path, "delete it")
 
 
 def write_text_atomically(path, text):
     """Writes `text` (str) to `path`, replacing any previous file in one rename."""
-    with replaced_on_success(path) as temporary:
-        with _gfile().GFile(temporary, "w") as handle:
-            handle.write(text)
+    def write():
+        with replaced_on_success(path) as temporary:
+            with _gfile().GFile(temporary, "w") as handle:
+                handle.write(text)
+
+    with_retries(write, path, "write it")
 
 
 @contextlib.contextmanager
