@@ -207,7 +207,9 @@ device)'
     line = _first_line(error)
     match = _TF_PATH_MESSAGE.match(line)
     if match:
-        path, reason = match.group("path"), match.group("reason")
+        # atomic_io writes "<target>.tmp-<hex>" first: name the file the user asked for.
+        path = re.sub(r"\.(tmp|staging|old)-[0-9a-f]{8}$", "", match.group("path"))
+        reason = match.group("reason")
         where = describe_endpoint(path)
         return BertTF1Error("%s: %s (%s%s)" % (
             path, _ADVICE[reason][1], reason, "; " + where if where else ""))
