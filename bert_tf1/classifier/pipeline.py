@@ -22,7 +22,7 @@ from bert_tf1 import compat, data
 from bert_tf1.classifier import features as features_lib
 from bert_tf1.classifier import inputs, model_fn
 from bert_tf1.errors import BertTF1Error
-from bert_tf1.modeling import checkpoint_bert, heads, hub_bert
+from bert_tf1.modeling import checkpoint_bert, heads, hub_bert, validation
 from bert_tf1.modeling import tokenization as fast_tokenization
 from bert_tf1.runtime import distribution, estimators, outputs, progress
 
@@ -352,6 +352,7 @@ def run_classifier(settings):
     s = settings
     compat.setup_tf1()
     validate_settings(s)
+    validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
     if s.bert_hub_module_handle:
         hub_bert.check_hub_module(s.bert_hub_module_handle)
     if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written

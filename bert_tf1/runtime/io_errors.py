@@ -111,13 +111,15 @@ def _unreachable(host, port, timeout):
         return str(error) or type(error).__name__
 
 
-def check_reachable(path, attempts=RETRY_ATTEMPTS, delay=RETRY_DELAY_SECONDS,
-                    timeout=CONNECT_TIMEOUT_SECONDS, sleep=time.sleep, environ=None):
+def check_reachable(path, attempts=RETRY_ATTEMPTS, delay=None, timeout=CONNECT_TIMEOUT_SECONDS,
+                    sleep=None, environ=None):
     """Raises BertTF1Error naming `path` and its endpoint unless the endpoint accepts a TCP
     connection (tried `attempts` times, backing off `delay`, 2*`delay`, ...). Local paths pass.
 
     Bounded: at most attempts * timeout + delay * (2 ** (attempts - 1) - 1) seconds.
     """
+    delay = RETRY_DELAY_SECONDS if delay is None else delay
+    sleep = sleep or time.sleep
     found = endpoint(path, environ)
     if found is None:
         return
@@ -149,8 +151,7 @@ def is_transient(error):
     return False
 
 
-def with_retries(function, path, what, attempts=RETRY_ATTEMPTS, delay=RETRY_DELAY_SECONDS,
-                 sleep=time.sleep):
+def with_retries(function, path, what, attempts=RETRY_ATTEMPTS, delay=None, sleep=None):
     """Returns function(); for a remote `path`, transient failures are retried.
 
     A retry happens only while the endpoint still accepts connections (a blip); when it does not,
@@ -159,6 +160,8 @@ def with_retries(function, path, what, attempts=RETRY_ATTEMPTS, delay=RETRY_DELA
     """
     if scheme(path) is None:
         return function()
+    delay = RETRY_DELAY_SECONDS if delay is None else delay
+    sleep = sleep or time.sleep
     for attempt in range(1, attempts + 1):
         try:
             return function()
