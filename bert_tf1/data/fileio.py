@@ -10,7 +10,7 @@ import posixpath
 import re
 
 from bert_tf1.errors import BertTF1Error, located
-from bert_tf1.runtime.io_errors import with_retries
+from bert_tf1.runtime.io_errors import raise_if_unreachable, with_retries
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -96,14 +96,20 @@ def join(path, *parts):
 def exists(path):
     """True when `path` exists (file or directory)."""
     if is_remote(path):
-        return with_retries(lambda: _gfile().exists(path), path, "check it exists")
+        found = with_retries(lambda: _gfile().exists(path), path, "check it exists")
+        if not found:
+            raise_if_unreachable(path, "check it exists")
+        return found
     return os.path.exists(path)
 
 
 def isdir(path):
     """True when `path` is a directory."""
     if is_remote(path):
-        return with_retries(lambda: _gfile().isdir(path), path, "check it is a directory")
+        found = with_retries(lambda: _gfile().isdir(path), path, "check it is a directory")
+        if not found:
+            raise_if_unreachable(path, "check it is a directory")
+        return found
     return os.path.isdir(path)
 
 

@@ -166,19 +166,45 @@ def with_retries(function, path, what, attempts=RETRY_ATTEMPTS, delay=None, slee
         try:
             return function()
         except Exception as error:  # noqa: BLE001 - only transient ones are handled
-            if not is_transient(error):
+            transient = is_transient(error)
+            # With the endpoint down, TF's S3 reads fail as "Object ... does not exist".
+            if not (transient or _is_not_found(error)):
                 raise
-            found = endpoint(path)
-            down = found and _unreachable(found[0], found[1], CONNECT_TIMEOUT_SECONDS)
-            if down or attempt == attempts:
+            down = _endpoint_down(path)
+            if down or (transient and attempt == attempts):
                 raise BertTF1Error("%s: cannot %s: the %s %s (%s)" % (
                     path, what, describe_endpoint(path),
                     "does not answer" if down else "failed %d times" % attempts,
                     down or _first_line(error)))
+            if not transient:
+                raise
             _LOG.warning("%s: %s failed (%s); retry %d of %d", path, what, _first_line(error),
                          attempt, attempts - 1)
             sleep(delay * 2 ** (attempt - 1))
     raise AssertionError("unreachable")
+
+
+def _is_not_found(error):
+    tf = sys.modules.get("tensorflow")
+    return tf is not None and isinstance(error, tf.errors.NotFoundError)
+
+
+def _endpoint_down(path):
+    """Why the endpoint serving remote `path` refuses a TCP connection, or None."""
+    found = endpoint(path)
+    return found and _unreachable(found[0], found[1], CONNECT_TIMEOUT_SECONDS)
+
+
+def raise_if_unreachable(path, what):
+    """For a remote `path` that seems absent: raises BertTF1Error if its endpoint is down.
+
+    TF's S3 file system answers exists()/isdir() with False when it cannot connect, so "not
+    found" needs this one probe before it is believed.
+    """
+    down = scheme(path) and _endpoint_down(path)
+    if down:
+        raise BertTF1Error("%s: cannot %s: the %s does not answer (%s)" % (
+            path, what, describe_endpoint(path), down))
 
 
 def _first_line(error):

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from bert_tf1.cli import run_main
+from bert_tf1.data import fileio
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.runtime import atomic_io, io_errors
 
@@ -144,3 +145,39 @@ def test_a_remote_tf_error_without_a_path_names_the_endpoint(monkeypatch):
     assert str(io_errors.user_error(error)) == (
         "remote storage failed: Unable to connect to endpoint (S3 endpoint 127.0.0.1:9 "
         "(S3_ENDPOINT=127.0.0.1:9)); the operation was a TensorFlow file operation")
+
+
+def test_not_found_from_a_down_s3_endpoint_is_the_endpoint_error(monkeypatch):
+    # TF's S3 file system says "Object ... does not exist" (after ~51 s) when it cannot connect.
+    monkeypatch.setenv("S3_ENDPOINT", "127.0.0.1:%d" % closed_port())
+    monkeypatch.setenv("S3_USE_HTTPS", "0")
+
+    def missing():
+        raise tf.errors.NotFoundError(None, None, "Object s3://b/x does not exist")
+
+    with pytest.raises(BertTF1Error, match="s3://b/x: cannot read: the S3 endpoint .* does not "
+                                           "answer"):
+        io_errors.with_retries(missing, "s3://b/x", "read")
+
+
+def test_not_found_from_a_live_endpoint_stays_not_found(monkeypatch):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    monkeypatch.setenv("S3_ENDPOINT", "127.0.0.1:%d" % listener.getsockname()[1])
+    try:
+        with pytest.raises(tf.errors.NotFoundError):
+            io_errors.with_retries(lambda: (_ for _ in ()).throw(
+                tf.errors.NotFoundError(None, None, "Object s3://b/x does not exist")),
+                "s3://b/x", "read")
+    finally:
+        listener.close()
+
+
+def test_a_remote_exists_false_is_checked_against_the_endpoint(monkeypatch):
+    monkeypatch.setenv("S3_ENDPOINT", "127.0.0.1:%d" % closed_port())
+    monkeypatch.setattr(tf.io.gfile, "exists", lambda path: False)
+    monkeypatch.setattr(tf.io.gfile, "isdir", lambda path: False)
+    for check in (fileio.exists, fileio.isdir):
+        with pytest.raises(BertTF1Error, match="s3://b/data: cannot check it .* does not answer"):
+            check("s3://b/data")
