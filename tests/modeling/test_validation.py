@@ -6,12 +6,14 @@ import shutil
 import socket
 
 import pytest
+import tensorflow as tf
 
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
+from bert_tf1.cli import run_main
 from bert_tf1.data import fixtures
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import validation
-from bert_tf1.runtime import io_errors
+from bert_tf1.runtime import io_errors, outputs
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +154,30 @@ def test_s3_endpoint_down_is_one_error_before_anything_is_read(tiny_hub_module, 
     assert message.startswith("s3://bert-tf1-runs/imdb/run1: cannot reach the S3 endpoint "
                               "127.0.0.1:%d (S3_ENDPOINT=127.0.0.1:%d) after 3 attempts"
                               % (port, port))
+
+
+@pytest.mark.e2e
+def test_disk_full_mid_run_is_one_line_and_the_checkpoint_stays_valid(tiny_hub_module, data_dir,
+                                                                       tmp_path, monkeypatch,
+                                                                       capsys):
+    output_dir = str(tmp_path / "out")
+    settings = ClassifierRunSettings(
+        task_name="imdb", data_dir=data_dir, output_dir=output_dir, do_train=True,
+        do_eval=True, eval_split="test", bert_hub_module_handle=tiny_hub_module,
+        max_seq_length=16, train_batch_size=2, num_train_epochs=1.0, show_progress=False)
+
+    def disk_full(directory, results, prefix="eval"):
+        raise tf.errors.ResourceExhaustedError(None, None, "%s.tmp-0123abcd; No space left on "
+                                               "device" % os.path.join(directory,
+                                                                       "eval_results.txt"))
+
+    monkeypatch.setattr(outputs, "write_eval_results", disk_full)
+    assert run_main("prog", lambda: run_classifier(settings)) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "prog: error: %s: the disk is full: free space or write elsewhere (No space left on "
+        "device)" % os.path.join(output_dir, "eval_results.txt"))
+    latest = tf.train.latest_checkpoint(output_dir)
+    assert latest and tf.train.load_checkpoint(latest).get_tensor("global_step") == 2
+    monkeypatch.undo()
+    produced = run_classifier(settings)  # space again: the rerun resumes and finishes
+    assert produced["eval_results"]["global_step"] == 2
