@@ -41,10 +41,10 @@ _ADVICE = {
                                           "elsewhere"),
     "Read-only file system": (errno.EROFS, "the file system is read-only: choose a writable "
                                            "directory"),
-    "Permission denied": (errno.EACCES, "permission denied: choose a directory you can write "
-                                        "or fix its permissions"),
-    "Operation not permitted": (errno.EPERM, "operation not permitted: choose a directory you "
-                                             "can write"),
+    "Permission denied": (errno.EACCES, "permission denied: fix its permissions or choose a "
+                                        "path you can read/write"),
+    "Operation not permitted": (errno.EPERM, "operation not permitted: fix its permissions or "
+                                             "choose a path you can read/write"),
     "Not a directory": (errno.ENOTDIR, "a file stands where a directory is needed (a part of "
                                        "this path is a file): move it or choose another path"),
     "File exists": (errno.EEXIST, "a file already exists where a directory is needed: move it "
