@@ -23,6 +23,7 @@ import re
 import socket
 import sys
 import time
+import urllib.parse
 
 from bert_tf1.errors import BertTF1Error
 
@@ -102,6 +103,32 @@ def describe_endpoint(path, environ=None):
     return "%s endpoint %s:%d (%s)" % ((scheme(path) or "").upper(), host, port, how)
 
 
+def probe_address(path, environ=None):
+    """(host, port) a TCP probe for `path` connects to: its endpoint, or the HTTP(S) proxy the
+    environment routes it through (curl, under TF's S3 and GCS clients, honours https_proxy /
+    http_proxy and no_proxy), or None for local paths."""
+    environ = os.environ if environ is None else environ
+    found = endpoint(path, environ)
+    if found is None:
+        return None
+    host, port, _ = found
+    proxies = {key.lower(): value for key, value in environ.items()
+               if key.lower() in ("https_proxy", "http_proxy", "no_proxy")}
+    proxy = proxies.get("https_proxy" if port == 443 else "http_proxy")
+    bypass = proxies.get("no_proxy", "")
+    if proxy and not _bypassed(host, bypass):
+        parsed = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        return parsed.hostname, parsed.port or (443 if parsed.scheme == "https" else 80)
+    return host, port
+
+
+def _bypassed(host, no_proxy):
+    if no_proxy.strip() == "*":
+        return True
+    return any(host == entry or host.endswith("." + entry.lstrip("."))
+               for entry in (item.strip() for item in no_proxy.split(",")) if entry)
+
+
 def _unreachable(host, port, timeout):
     """None when a TCP connection to host:port opens within `timeout`, else the reason."""
     try:
@@ -120,10 +147,10 @@ def check_reachable(path, attempts=RETRY_ATTEMPTS, delay=None, timeout=CONNECT_T
     """
     delay = RETRY_DELAY_SECONDS if delay is None else delay
     sleep = sleep or time.sleep
-    found = endpoint(path, environ)
-    if found is None:
+    address = probe_address(path, environ)
+    if address is None:
         return
-    host, port, _ = found
+    host, port = address
     reason = None
     for attempt in range(attempts):
         reason = _unreachable(host, port, timeout)
@@ -191,8 +218,8 @@ def _is_not_found(error):
 
 def _endpoint_down(path):
     """Why the endpoint serving remote `path` refuses a TCP connection, or None."""
-    found = endpoint(path)
-    return found and _unreachable(found[0], found[1], CONNECT_TIMEOUT_SECONDS)
+    address = probe_address(path)
+    return address and _unreachable(address[0], address[1], CONNECT_TIMEOUT_SECONDS)
 
 
 def raise_if_unreachable(path, what):

@@ -180,3 +180,13 @@ def test_disk_full_mid_run_is_one_line_and_the_checkpoint_stays_whole(tiny_hub_m
     latest = tf.train.latest_checkpoint(output_dir)
     assert latest and tf.train.load_checkpoint(latest).get_tensor("global_step") == 2
     assert not [name for name in os.listdir(output_dir) if ".tmp-" in name]
+
+
+def test_unreachable_url_hub_handle_writes_nothing(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "cache"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = "http://127.0.0.1:%d/bert.tar.gz" % probe.getsockname()[1]
+    message = refused(data_dir, str(tmp_path / "out"), bert_hub_module_handle=url)
+    assert message.startswith("hub module %s: cannot download it: " % url)
+    assert not os.path.exists(str(tmp_path / "out"))

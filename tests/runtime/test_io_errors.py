@@ -181,3 +181,12 @@ def test_a_remote_exists_false_is_checked_against_the_endpoint(monkeypatch):
     for check in (fileio.exists, fileio.isdir):
         with pytest.raises(BertTF1Error, match="s3://b/data: cannot check it .* does not answer"):
             check("s3://b/data")
+
+
+def test_the_probe_goes_through_the_proxy_the_environment_sets():
+    proxied = dict(S3_ENV, http_proxy="http://proxy.corp:3128", HTTPS_PROXY="proxy.corp:8443")
+    assert io_errors.probe_address("s3://b/run", proxied) == ("proxy.corp", 3128)
+    assert io_errors.probe_address("gs://b/run", proxied) == ("proxy.corp", 8443)
+    assert io_errors.probe_address("s3://b/run", dict(proxied, NO_PROXY="localhost,127.0.0.1")) \
+        == ("127.0.0.1", 9)
+    assert io_errors.probe_address("/local", proxied) is None
