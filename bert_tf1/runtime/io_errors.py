@@ -269,9 +269,13 @@ device)'
         where = describe_endpoint(path)
         return BertTF1Error("%s: %s (%s%s)" % (
             path, _ADVICE[reason][1], reason, "; " + where if where else ""))
+    remote = _REMOTE_IN_TEXT.search(str(error))
+    path = remote.group(0) if remote else None
+    down = path and _endpoint_down(path)
+    if down:  # e.g. "Object s3://... does not exist" from TF's S3 client that cannot connect
+        return BertTF1Error("%s: the %s does not answer (%s; TensorFlow said: %s)" % (
+            path, describe_endpoint(path), down, line.lstrip(": ")))
     if is_transient(error):
-        remote = _REMOTE_IN_TEXT.search(str(error))
-        path = remote.group(0) if remote else None
         where = describe_endpoint(path) if path else _configured_endpoints()
         return BertTF1Error("%sremote storage failed: %s (%s)%s" % (
             path + ": " if path else "", line.lstrip(": "), where or "no endpoint configured",

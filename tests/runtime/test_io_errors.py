@@ -190,3 +190,14 @@ def test_the_probe_goes_through_the_proxy_the_environment_sets():
     assert io_errors.probe_address("s3://b/run", dict(proxied, NO_PROXY="localhost,127.0.0.1")) \
         == ("127.0.0.1", 9)
     assert io_errors.probe_address("/local", proxied) is None
+
+
+def test_a_tf_not_found_naming_a_remote_path_of_a_down_endpoint(monkeypatch):
+    port = closed_port()
+    monkeypatch.setenv("S3_ENDPOINT", "127.0.0.1:%d" % port)
+    error = tf.errors.NotFoundError(None, None, "Object s3://b/run/train.tf_record does not exist")
+    assert str(io_errors.user_error(error)).startswith(
+        "s3://b/run/train.tf_record: the S3 endpoint 127.0.0.1:%d (S3_ENDPOINT=127.0.0.1:%d) "
+        "does not answer (" % (port, port))
+    assert str(io_errors.user_error(error)).endswith(
+        "TensorFlow said: Object s3://b/run/train.tf_record does not exist)")
