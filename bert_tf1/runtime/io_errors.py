@@ -58,7 +58,7 @@ _TF_PATH_MESSAGE = re.compile(r"^(?P<path>.+?); (?P<reason>%s)"
 # Messages of connection failures (AWS SDK / curl, GCS, Python sockets).
 _TRANSIENT_TEXT = re.compile(r"unable to connect|timed out|timeout|connection (refused|reset|"
                              r"aborted)|couldn't connect|could not connect|name resolution|"
-                             r"temporarily unavailable|endpoint", re.I)
+                             r"temporarily unavailable", re.I)
 _TRANSIENT_ERRNOS = (errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT, errno.EHOSTUNREACH,
                      errno.ENETUNREACH, errno.ECONNABORTED)
 _REMOTE_IN_TEXT = re.compile(r"\b(s3|gs)://[^\s;,'\"]+")
