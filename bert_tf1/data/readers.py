@@ -247,21 +247,29 @@ def read_tar_classes(archive, root, class_dirs=None, email=False):
     """
     classify = class_classifier(class_dirs)
     prefix = root.strip("/") + "/"
-    found = []
+    found, class_folders = [], {}
     try:
         with fileio.open_binary(archive) as handle, \
                 tarfile.open(fileobj=handle, mode="r:*") as tar:
             for member in tar:
                 name = member.name[2:] if member.name.startswith("./") else member.name
-                parts = name[len(prefix):].split("/")
+                parts = name[len(prefix):].rstrip("/").split("/")
+                if member.isdir() and name.startswith(prefix) and len(parts) == 1 \
+                        and classify(parts[0]) is not None:
+                    class_folders.setdefault(parts[0], classify(parts[0]))
                 if not (member.isfile() and name.startswith(prefix) and len(parts) >= 2):
                     continue
                 label = classify(parts[0])
                 if label is None or parts[-1].startswith("."):
                     continue
+                class_folders[parts[0]] = None  # holds an example
                 found.append((name, label, tar.extractfile(member).read()))
     except (tarfile.TarError, EOFError, OSError) as err:
         raise BertTF1Error(located(archive, "cannot read tar archive: %s" % err))
+    for folder, label in sorted(class_folders.items()):
+        if label is not None:
+            _LOG.warning("%s[%s%s]: class folder of label '%s' holds no example files; the run "
+                         "has no examples of it from there", archive, prefix, folder, label)
     for name, label, raw in sorted(found, key=lambda item: item[0]):
         source = "%s[%s]" % (archive, name)
         yield Record(source, None, {"text": decode_example(raw, source, email), "label": label},

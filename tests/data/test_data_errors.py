@@ -2,6 +2,7 @@
 expected."""
 import os
 import re
+import tarfile
 
 import pytest
 
@@ -131,8 +132,6 @@ def test_invalid_utf8_in_a_one_example_file_and_in_a_tar(tmp_path):
     message = error_of("imdb", str(tmp_path), "train")
     assert message.startswith("%s:2: invalid UTF-8 (byte 0xe9 at column 6)"
                               % os.path.join(str(tmp_path), "train", "pos", "1_9.txt"))
-    import tarfile
-
     archive = str(tmp_path / "a.tar")
     with tarfile.open(archive, "w") as tar:
         tar.add(str(tmp_path / "train"), arcname="aclImdb/train")
@@ -300,3 +299,16 @@ def test_missing_optional_dev_split_says_it_can_be_carved(tmp_path):
     with pytest.raises(BertTF1Error, match="this split is optional: run_classifier carves it "
                                            "from train with --dev_fraction"):
         load_examples("csv", str(tmp_path), "dev")
+
+
+def test_empty_class_folder_in_a_tar_archive_is_named_in_a_warning(tmp_path, caplog):
+    write(tmp_path / "src" / "aclImdb" / "train" / "pos" / "1.txt", "good")
+    os.makedirs(str(tmp_path / "src" / "aclImdb" / "train" / "neg"))
+    archive = str(tmp_path / "imdb.tar.gz")
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(str(tmp_path / "src" / "aclImdb"), arcname="aclImdb")
+    records = list(read_tar_classes(archive, "aclImdb/train"))
+    assert [r.values["label"] for r in records] == ["pos"]
+    assert ("%s[aclImdb/train/neg]: class folder of label 'neg' holds no example files"
+            % archive) in caplog.text
+    assert "pos]: class folder" not in caplog.text
