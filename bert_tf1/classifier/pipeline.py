@@ -24,7 +24,7 @@ from bert_tf1.classifier import inputs, model_fn
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert
 from bert_tf1.modeling import tokenization as fast_tokenization
-from bert_tf1.runtime import distribution, estimators, outputs, progress
+from bert_tf1.runtime import cluster, distribution, estimators, multi_worker, outputs, progress
 
 # Tasks whose GLUE metric is Matthews correlation.
 MCC_TASKS = ("cola",)
@@ -96,6 +96,24 @@ def validate_settings(s):
         raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
     if s.do_train and s.num_train_epochs <= 0:
         raise BertTF1Error("--num_train_epochs must be positive, got %r" % s.num_train_epochs)
+
+
+def cluster_task(s):
+    """This process's cluster.ClusterTask under --distribution_strategy=multi_worker, else None.
+
+    Checked before anything is read or written: TF_CONFIG itself (naming the bad field), and
+    that the job makes sense for these flags.
+    """
+    if s.distribution_strategy != "multi_worker":
+        return None
+    task = cluster.read_tf_config()
+    if not s.do_train:
+        raise BertTF1Error("--distribution_strategy=multi_worker is for training (--do_train); "
+                           "evaluate or predict with a trained run without it")
+    if task.has_evaluator and not s.do_eval:
+        raise BertTF1Error("TF_CONFIG field cluster.evaluator: the cluster has an evaluator "
+                           "task but --do_eval is false (drop the evaluator or add --do_eval)")
+    return task
 
 
 def task_type_for(spec, label_list):
@@ -352,6 +370,11 @@ def run_classifier(settings):
     s = settings
     compat.setup_tf1()
     validate_settings(s)
+    task = cluster_task(s)
+    # Only the chief writes the manifest, results, predictions and export; the other processes
+    # of a multi-worker job keep their input files apart (cluster.task_scratch_dir).
+    chief = task is None or task.is_chief
+    work_dir = cluster.task_scratch_dir(s.output_dir, task)
     if s.bert_hub_module_handle:
         hub_bert.check_hub_module(s.bert_hub_module_handle)
     if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written
@@ -362,7 +385,7 @@ def run_classifier(settings):
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
     check_trained_model(s, label_list)
-    if s.export_dir:
+    if s.export_dir and chief:
         # Imported here: serving.export builds on this module (settings, graph_bert_source).
         from bert_tf1.serving import export as export_lib
 
@@ -372,13 +395,17 @@ def run_classifier(settings):
     tokenizer = make_tokenizer(s)
     is_regression = task_type == "regression"
     feature_labels = "regression" if is_regression else label_list
-    tf.io.gfile.makedirs(s.output_dir)
+    tf.io.gfile.makedirs(work_dir)
 
     produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
     # Written first with status "running", so an interrupted run still says what it was.
     manifest = outputs.build_manifest(s.to_dict(), [s.data_dir], seed=s.seed,
                                       extra={"status": "running", "task_spec": spec.to_dict()})
-    outputs.write_manifest(s.output_dir, manifest)
+    if task is not None:
+        manifest["cluster"] = {"num_workers": task.num_workers,
+                               "evaluator": task.has_evaluator}
+    if chief:
+        outputs.write_manifest(s.output_dir, manifest)
 
     num_train_steps = num_warmup_steps = 0
     if s.do_train:
@@ -395,32 +422,10 @@ def run_classifier(settings):
     # TPUs need every batch full; pad_batches runs the same padded path on CPU/GPU (tests).
     full_batches = s.use_tpu or s.pad_batches
 
-    if s.do_train:
-        train_examples = list(splits["train"])
-        random.Random(s.seed).shuffle(train_examples)
-        train_file = os.path.join(s.output_dir, "train.tf_record")
-        features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer, train_file,
-                                     s.truncation, s.show_progress)
-        tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
-                                  len(train_examples), num_train_steps, num_warmup_steps)
-        hook = make_progress_hook(s, num_train_steps)
-        started = time.time()
-        try:
-            estimator.train(inputs.file_based_input_fn_builder(
-                train_file, seq, is_training=True, drop_remainder=True,
-                is_regression=is_regression, seed=s.seed, batch_size=train_batch_size),
-                max_steps=num_train_steps, hooks=[hook])
-        finally:  # keep the losses of an interrupted run: a resumed run appends to them
-            if hook.history:
-                produced["train_history_file"] = outputs.write_train_history(
-                    s.output_dir, hook.history)
-        produced["train_seconds"] = round(time.time() - started, 1)
-        produced["num_train_steps"] = num_train_steps
-
     def inference_input(examples, batch_size, name, explicit_batch_size):
         """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps)."""
         fed = _maybe_padded(examples, batch_size, full_batches)
-        path = os.path.join(s.output_dir, name + ".tf_record")
+        path = os.path.join(work_dir, name + ".tf_record")
         features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, path, s.truncation,
                                      s.show_progress)
         input_fn = inputs.file_based_input_fn_builder(
@@ -428,7 +433,48 @@ def run_classifier(settings):
             is_regression=is_regression, batch_size=explicit_batch_size)
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
-    if s.do_eval:
+    if s.do_train:
+        train_examples = list(splits["train"])
+        random.Random(s.seed).shuffle(train_examples)
+        train_file = os.path.join(work_dir, "train.tf_record")
+        if not (task and task.is_evaluator):
+            features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer,
+                                         train_file, s.truncation, s.show_progress)
+        tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
+                                  len(train_examples), num_train_steps, num_warmup_steps)
+        hook = make_progress_hook(s, num_train_steps)
+        started = time.time()
+        train_input_fn = inputs.file_based_input_fn_builder(
+            train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
+            seed=s.seed, batch_size=train_batch_size) if not (task and task.is_evaluator) \
+            else None
+        try:
+            if task is None:
+                estimator.train(train_input_fn, max_steps=num_train_steps, hooks=[hook])
+            else:
+                eval_input_fn = None
+                if task.is_evaluator:
+                    eval_input_fn, _ = inference_input(splits["eval"], s.eval_batch_size,
+                                                       "eval", eval_batch_size)
+                evaluated = multi_worker.train_and_evaluate(
+                    estimator, task, train_input_fn, num_train_steps, [hook], eval_input_fn,
+                    s.output_dir, {"num_eval_examples": len(splits.get("eval", ()))})
+        finally:  # keep the losses of an interrupted run: a resumed run appends to them
+            if hook.history and chief:
+                produced["train_history_file"] = outputs.write_train_history(
+                    s.output_dir, hook.history)
+        produced["train_seconds"] = round(time.time() - started, 1)
+        produced["num_train_steps"] = num_train_steps
+        if task is not None and task.is_evaluator:
+            produced["eval_results"] = evaluated
+        if not chief:  # the chief writes everything else
+            produced["cluster_task"] = task.name
+            return produced
+
+    if s.do_eval and task is not None and task.has_evaluator:
+        # The evaluator task has evaluated the final checkpoint and written the results.
+        manifest["eval_results_by"] = "evaluator"
+    elif s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
                                           eval_batch_size)
         result = estimator.evaluate(input_fn, steps=steps)
