@@ -238,13 +238,31 @@ def graph_bert_source(s, bert_source):
     hub.Module cannot be built under tf.distribute, and the dropout ops a module imports keep
     the op seeds (0, 0) they were exported with, so the graph seed cannot reach them and two
     same-seed runs differ. Both cases load the module's variables into a BertModel instead
-    (same weights; its dropout is seeded from the graph seed).
+    (same weights; its dropout is seeded from the graph seed). A later run on the same
+    output_dir (eval or predict after a distributed training, a resume) must build the graph
+    the checkpoint there was saved from, or restoring fails on "module/bert/..." names.
     """
-    if (s.distribution_strategy != "none" or s.deterministic) and bert_source.uses_hub_module:
-        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
-                                  "deterministic" if s.deterministic else s.distribution_strategy)
+    if not bert_source.uses_hub_module:
+        return bert_source
+    reason = "deterministic" if s.deterministic else s.distribution_strategy
+    if reason == "none" and trained_as_bert_model(s.output_dir):
+        reason = "the checkpoint in %s (trained with BERT built as BertModel)" % s.output_dir
+    if reason != "none":
+        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint", reason)
         return bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
     return bert_source
+
+
+def trained_as_bert_model(output_dir):
+    """True when output_dir's latest checkpoint names the encoder "bert/..." (a BertModel graph:
+    checkpoint or distributed/deterministic run), not "module/bert/..." (a hub.Module graph)."""
+    if not output_dir or not tf.io.gfile.isdir(output_dir):
+        return False
+    checkpoint = tf.train.latest_checkpoint(output_dir)
+    if not checkpoint:
+        return False
+    names = set(name for name, _ in tf.train.list_variables(checkpoint))
+    return "bert/embeddings/word_embeddings" in names
 
 
 def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
