@@ -117,6 +117,13 @@ def parse_tf_config(text):
         raise BertTF1Error("TF_CONFIG field task: expected an object such as {\"type\": "
                            "\"worker\", \"index\": 0}, found %r" % (task,))
     task_type, index = task.get("type"), task.get("index", 0)
+    if task_type == EVALUATOR and EVALUATOR not in cluster:
+        # TF 1.15's distribute coordinator asserts it; some schedulers (older Kubeflow
+        # tf-operator releases) follow the Estimator docs and leave the evaluator out.
+        raise BertTF1Error("TF_CONFIG field cluster.evaluator: missing, but task.type is "
+                           "'evaluator'; TensorFlow 1.15 needs the evaluator's 'host:port' in the "
+                           "cluster of every task (or drop the evaluator: the chief then "
+                           "evaluates the final checkpoint itself)")
     if task_type not in cluster:
         raise BertTF1Error("TF_CONFIG field task.type: %r is not a job of the cluster (%s)"
                            % (task_type, ", ".join(sorted(cluster))))

@@ -53,6 +53,8 @@ def test_roles_of_a_two_worker_job_with_an_evaluator():
      r"field cluster\.worker\[1\]: address h:1 is also cluster\.worker\[0\]"),
     (json.dumps({"cluster": {"worker": WORKERS}}), r"field task: expected an object"),
     (tf_config(task={"type": "ps", "index": 0}), r"field task\.type: 'ps' is not a job"),
+    (tf_config(task={"type": "evaluator", "index": 0}),
+     r"field cluster\.evaluator: missing, but task\.type is 'evaluator'; TensorFlow 1\.15 needs"),
     (tf_config(task={"index": 0}), r"field task\.type: None is not a job of the cluster"),
     (tf_config(task={"type": "worker", "index": "1"}), r"field task\.index: expected an integer"),
     (tf_config(task={"type": "worker", "index": 2}),
