@@ -96,6 +96,10 @@ def validate_settings(s):
         raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
     if s.do_train and s.num_train_epochs <= 0:
         raise BertTF1Error("--num_train_epochs must be positive, got %r" % s.num_train_epochs)
+    if s.use_tpu and s.distribution_strategy != "none":
+        raise BertTF1Error("--use_tpu and --distribution_strategy=%s do not combine (a TPU "
+                           "runs TPUEstimator; leave --distribution_strategy=none)"
+                           % s.distribution_strategy)
 
 
 def cluster_task(s):

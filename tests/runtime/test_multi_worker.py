@@ -63,6 +63,9 @@ def test_evaluator_writes_eval_results_like_a_single_process_run(tmp_path):
     ({"cluster": dict(TWO_WORKERS, evaluator=["127.0.0.1:5002"]),
       "task": {"type": "worker", "index": 1}}, {"do_eval": False},
      r"TF_CONFIG field cluster\.evaluator: the cluster has an evaluator task but --do_eval"),
+    ({"cluster": TWO_WORKERS, "task": {"type": "worker", "index": 0}},
+     {"use_tpu": True, "tpu_name": "t"}, r"--use_tpu and --distribution_strategy=multi_worker "
+                                         r"do not combine"),
 ])
 def test_bad_multi_worker_setups_fail_before_writing(tmp_path, monkeypatch, tf_config, flags,
                                                      message):
