@@ -14,6 +14,7 @@ new checkpoint and writes the eval results; it is not part of the training ring)
 ParameterServerStrategy, which the kit does not use.
 """
 import collections
+import hashlib
 import json
 import os
 
@@ -188,3 +189,20 @@ def task_scratch_dir(output_dir, task):
     if task.is_evaluator:
         return os.path.join(output_dir, "tmp_evaluator")
     return os.path.join(output_dir, "tmp_%s_%d" % (task.task_type, task.index))
+
+
+def job_id(task):
+    """An id every process of one job shares (the same cluster) and another job does not.
+
+    For the one-live-run lock on output_dir: the chief takes the lock and records this id in
+    it; a non-chief task (worker i > 0, evaluator) does not take it, and refuses to start only
+    when the lock is held with another id (another run). A task may start before the chief has
+    written the lock, so an absent lock is no error for it. Cluster addresses with fresh ports
+    (bert-tf1-launch-local) make two launches of the same command different jobs.
+
+    >>> job_id(parse_tf_config('{"cluster": {"worker": ["a:1"]}, "task": {"type": "worker"}}'))
+    ... # doctest: +SKIP
+    'mw-3f2a9c1d0b7e'
+    """
+    canonical = json.dumps(task.cluster, sort_keys=True, separators=(",", ":"))
+    return "mw-" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]

@@ -75,3 +75,12 @@ def test_multi_worker_needs_tf_config(monkeypatch):
     with pytest.raises(BertTF1Error, match=r"task\.index: 5 is out of range"):
         distribution.make_strategy("multi_worker", 0)
     assert cluster.read_tf_config({"TF_CONFIG": tf_config()}).name == "worker 0"
+
+
+def test_job_id_is_shared_by_the_tasks_of_one_job_only():
+    one = [cluster.parse_tf_config(json.dumps(cluster.build_tf_config(WORKERS, "worker", i)))
+           for i in (0, 1)]
+    other = cluster.parse_tf_config(json.dumps(cluster.build_tf_config(
+        ["127.0.0.1:6000", "127.0.0.1:6001"], "worker", 0)))
+    assert cluster.job_id(one[0]) == cluster.job_id(one[1]) != cluster.job_id(other)
+    assert cluster.job_id(one[0]).startswith("mw-") and len(cluster.job_id(one[0])) == 15
