@@ -10,6 +10,7 @@ import tensorflow as tf
 from sklearn import metrics as skm
 from support import REPO_ROOT, run_python
 
+from bert_tf1.classifier import pipeline
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.data import fixtures
 from bert_tf1.errors import BertTF1Error
@@ -80,6 +81,39 @@ def test_bad_multi_worker_setups_fail_before_writing(tmp_path, monkeypatch, tf_c
     with pytest.raises(BertTF1Error, match=message):
         run_classifier(ClassifierRunSettings(**values))
     assert not os.path.exists(str(tmp_path / "out"))
+
+
+class FakeHubSource(object):
+    uses_hub_module = True
+
+    def as_checkpoint_source(self, use_one_hot_embeddings=False):
+        return "BertModel from the module's variables"
+
+
+def save_checkpoint(directory, name):
+    with tf.Graph().as_default():
+        tf.compat.v1.get_variable(name, shape=[2], initializer=tf.zeros_initializer())
+        tf.compat.v1.train.get_or_create_global_step()
+        with tf.compat.v1.Session() as session:
+            session.run(tf.compat.v1.global_variables_initializer())
+            tf.compat.v1.train.Saver().save(session, os.path.join(directory, "model.ckpt"),
+                                            global_step=4)
+
+
+def test_eval_after_a_distributed_training_builds_the_graph_of_its_checkpoint(tmp_path):
+    """A hub-module run evaluated after multi_worker/mirrored training (encoder saved as
+    bert/..., not module/bert/...) must build BertModel, or restoring fails in TF."""
+    bert_model_run, hub_module_run = str(tmp_path / "a"), str(tmp_path / "b")
+    save_checkpoint(bert_model_run, "bert/embeddings/word_embeddings")
+    save_checkpoint(hub_module_run, "module/bert/embeddings/word_embeddings")
+    assert pipeline.trained_as_bert_model(bert_model_run)
+    assert not pipeline.trained_as_bert_model(hub_module_run)
+    assert not pipeline.trained_as_bert_model(str(tmp_path / "absent"))
+    source = FakeHubSource()
+    for output_dir, expected in ((bert_model_run, "BertModel from the module's variables"),
+                                 (hub_module_run, source), (str(tmp_path / "new"), source)):
+        settings = ClassifierRunSettings(output_dir=output_dir)
+        assert pipeline.graph_bert_source(settings, source) == expected
 
 
 @pytest.mark.e2e
