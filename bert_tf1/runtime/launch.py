@@ -5,9 +5,12 @@ processes (and optionally an evaluator) run the same command, each with its own 
 free 127.0.0.1 ports. Their output is streamed line by line, prefixed with the task
 ("[worker 1] ..."). The job is one unit: when a process fails, the others are stopped (they
 would otherwise wait forever for the missing peer in the all-reduce), and SIGINT/SIGTERM sent to
-the launcher go to every process. A real multi-host job sets TF_CONFIG per host instead (see
+the launcher go to every process; if the launcher itself is killed, the kernel kills the tasks
+(Linux: PR_SET_PDEATHSIG). A real multi-host job sets TF_CONFIG per host instead (see
 docs/distributed.md).
 """
+import ctypes
+import ctypes.util
 import json
 import os
 import signal
@@ -23,6 +26,16 @@ from bert_tf1.runtime import cluster
 # After a failure or a signal, processes get this long to exit before they are killed.
 GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.1
+
+
+def _die_with_the_launcher():
+    """preexec_fn: the kernel kills the task if the launcher dies (even by SIGKILL), so no
+    orphaned worker waits forever for its peers. Linux only; elsewhere a no-op."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def free_ports(count, host="127.0.0.1"):
@@ -102,6 +115,8 @@ class LocalJob(object):
         stream.close()
 
     def start(self):
+        # Every process is started before any reader thread: forking (with a preexec_fn)
+        # while other threads run can deadlock the child.
         for name, tf_config in self.tasks:
             # Unbuffered, so lines arrive as they are printed, not when a buffer fills.
             env = dict(self.env, TF_CONFIG=json.dumps(tf_config), PYTHONUNBUFFERED="1")
@@ -110,11 +125,13 @@ class LocalJob(object):
                 # forwards it once to every task (and stops them all if one hangs).
                 process = subprocess.Popen(self.command, env=env, stdout=subprocess.PIPE,
                                            stderr=subprocess.STDOUT, universal_newlines=True,
-                                           start_new_session=True)
+                                           start_new_session=True,
+                                           preexec_fn=_die_with_the_launcher)
             except OSError as error:
                 self.stop(signal.SIGTERM)
                 raise BertTF1Error("cannot start %s: %s" % (self.command[0], error))
             self.processes.append((name, process))
+        for name, process in self.processes:
             thread = threading.Thread(target=self._pump, args=(name, process.stdout),
                                       daemon=True)
             thread.start()

@@ -1,5 +1,6 @@
 """bert_tf1.runtime.launch (bert-tf1-launch-local) with trivial Python tasks: TF_CONFIG per task,
 prefixed output, one failure stops the job, signals reach every task."""
+import errno
 import io
 import json
 import os
@@ -29,7 +30,8 @@ if mode != "stubborn":
 else:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 print("task", json.dumps(task, sort_keys=True))
-open(os.path.join(marks, name + ".started"), "w").close()
+with open(os.path.join(marks, name + ".started"), "w") as handle:
+    handle.write(str(os.getpid()))
 if mode == "ok":
     sys.exit(0)
 if mode == "fail" and name == "worker-1":
@@ -118,3 +120,36 @@ def test_signals_to_the_launcher_reach_every_task(tmp_path, signum):
     marks = os.listdir(str(tmp_path))
     assert sorted(m for m in marks if ".signal-" in m) == \
         ["worker-0.signal-%d" % signum, "worker-1.signal-%d" % signum]
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except OSError as error:
+        return error.errno != errno.ESRCH
+    # A zombie (exited, not yet reaped by its new parent) counts as dead.
+    with open("/proc/%d/stat" % pid) as handle:
+        return handle.read().split(")")[-1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_tasks_die_with_a_killed_launcher(tmp_path):
+    """SIGKILL cannot be forwarded: the kernel kills the tasks instead of leaving them waiting
+    for their peers forever."""
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "bert_tf1.cli.launch_local", "--workers", "2", "--"] +
+        command("stubborn", tmp_path), env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL)
+    started = [str(tmp_path / ("worker-%d.started" % index)) for index in (0, 1)]
+    while not all(os.path.exists(path) and os.path.getsize(path) for path in started):
+        assert launcher.poll() is None
+        time.sleep(0.05)
+    pids = [int(open(path).read()) for path in started]
+    launcher.kill()
+    launcher.wait()
+    for _ in range(600):  # the kernel's signal arrives at once; bounded wait, no timing claim
+        if not any(alive(pid) for pid in pids):
+            break
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids)
