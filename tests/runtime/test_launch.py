@@ -148,8 +148,13 @@ def test_tasks_die_with_a_killed_launcher(tmp_path):
     pids = [int(open(path).read()) for path in started]
     launcher.kill()
     launcher.wait()
-    for _ in range(600):  # the kernel's signal arrives at once; bounded wait, no timing claim
-        if not any(alive(pid) for pid in pids):
-            break
-        time.sleep(0.05)
-    assert not any(alive(pid) for pid in pids)
+    try:
+        for _ in range(600):  # the kernel's signal arrives at once; bounded wait, no timing claim
+            if not any(alive(pid) for pid in pids):
+                break
+            time.sleep(0.05)
+        assert not any(alive(pid) for pid in pids)
+    finally:  # a failing run leaves no orphans behind
+        for pid in pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
