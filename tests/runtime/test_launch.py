@@ -158,3 +158,9 @@ def test_tasks_die_with_a_killed_launcher(tmp_path):
         for pid in pids:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_command_that_cannot_start_is_one_error(tmp_path):
+    missing = str(tmp_path / "no_such_program")
+    with pytest.raises(BertTF1Error, match="cannot start %s" % missing):
+        launch.LocalJob([missing], launch.job_tf_configs(2), out=io.StringIO()).run()
