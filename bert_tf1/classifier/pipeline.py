@@ -24,7 +24,7 @@ from bert_tf1.classifier import inputs, model_fn
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert, validation
 from bert_tf1.modeling import tokenization as fast_tokenization
-from bert_tf1.runtime import distribution, estimators, outputs, progress
+from bert_tf1.runtime import cluster, distribution, estimators, multi_worker, outputs, progress
 
 # Tasks whose GLUE metric is Matthews correlation.
 MCC_TASKS = ("cola",)
@@ -96,6 +96,28 @@ def validate_settings(s):
         raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
     if s.do_train and s.num_train_epochs <= 0:
         raise BertTF1Error("--num_train_epochs must be positive, got %r" % s.num_train_epochs)
+    if s.use_tpu and s.distribution_strategy != "none":
+        raise BertTF1Error("--use_tpu and --distribution_strategy=%s do not combine (a TPU "
+                           "runs TPUEstimator; leave --distribution_strategy=none)"
+                           % s.distribution_strategy)
+
+
+def cluster_task(s):
+    """This process's cluster.ClusterTask under --distribution_strategy=multi_worker, else None.
+
+    Checked before anything is read or written: TF_CONFIG itself (naming the bad field), and
+    that the job makes sense for these flags.
+    """
+    if s.distribution_strategy != "multi_worker":
+        return None
+    task = cluster.read_tf_config()
+    if not s.do_train:
+        raise BertTF1Error("--distribution_strategy=multi_worker is for training (--do_train); "
+                           "evaluate or predict with a trained run without it")
+    if task.has_evaluator and not s.do_eval:
+        raise BertTF1Error("TF_CONFIG field cluster.evaluator: the cluster has an evaluator "
+                           "task but --do_eval is false (drop the evaluator or add --do_eval)")
+    return task
 
 
 def task_type_for(spec, label_list):
@@ -220,13 +242,31 @@ def graph_bert_source(s, bert_source):
     hub.Module cannot be built under tf.distribute, and the dropout ops a module imports keep
     the op seeds (0, 0) they were exported with, so the graph seed cannot reach them and two
     same-seed runs differ. Both cases load the module's variables into a BertModel instead
-    (same weights; its dropout is seeded from the graph seed).
+    (same weights; its dropout is seeded from the graph seed). A later run on the same
+    output_dir (eval or predict after a distributed training, a resume) must build the graph
+    the checkpoint there was saved from, or restoring fails on "module/bert/..." names.
     """
-    if (s.distribution_strategy != "none" or s.deterministic) and bert_source.uses_hub_module:
-        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint",
-                                  "deterministic" if s.deterministic else s.distribution_strategy)
+    if not bert_source.uses_hub_module:
+        return bert_source
+    reason = "deterministic" if s.deterministic else s.distribution_strategy
+    if reason == "none" and trained_as_bert_model(s.output_dir):
+        reason = "the checkpoint in %s (trained with BERT built as BertModel)" % s.output_dir
+    if reason != "none":
+        tf.compat.v1.logging.info("%s: using the hub module's variables as a checkpoint", reason)
         return bert_source.as_checkpoint_source(use_one_hot_embeddings=s.use_tpu)
     return bert_source
+
+
+def trained_as_bert_model(output_dir):
+    """True when output_dir's latest checkpoint names the encoder "bert/..." (a BertModel graph:
+    checkpoint or distributed/deterministic run), not "module/bert/..." (a hub.Module graph)."""
+    if not output_dir or not tf.io.gfile.isdir(output_dir):
+        return False
+    checkpoint = tf.train.latest_checkpoint(output_dir)
+    if not checkpoint:
+        return False
+    names = set(name for name, _ in tf.train.list_variables(checkpoint))
+    return "bert/embeddings/word_embeddings" in names
 
 
 def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
@@ -353,6 +393,11 @@ def run_classifier(settings):
     compat.setup_tf1()
     validate_settings(s)
     validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
+    task = cluster_task(s)
+    # Only the chief writes the manifest, results, predictions and export; the other processes
+    # of a multi-worker job keep their input files apart (cluster.task_scratch_dir).
+    chief = task is None or task.is_chief
+    work_dir = cluster.task_scratch_dir(s.output_dir, task)
     if s.bert_hub_module_handle:
         hub_bert.check_hub_module(s.bert_hub_module_handle)
     if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written
@@ -363,7 +408,7 @@ def run_classifier(settings):
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
     check_trained_model(s, label_list)
-    if s.export_dir:
+    if s.export_dir and chief:
         # Imported here: serving.export builds on this module (settings, graph_bert_source).
         from bert_tf1.serving import export as export_lib
 
@@ -373,13 +418,17 @@ def run_classifier(settings):
     tokenizer = make_tokenizer(s)
     is_regression = task_type == "regression"
     feature_labels = "regression" if is_regression else label_list
-    tf.io.gfile.makedirs(s.output_dir)
+    tf.io.gfile.makedirs(work_dir)
 
     produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
     # Written first with status "running", so an interrupted run still says what it was.
     manifest = outputs.build_manifest(s.to_dict(), [s.data_dir], seed=s.seed,
                                       extra={"status": "running", "task_spec": spec.to_dict()})
-    outputs.write_manifest(s.output_dir, manifest)
+    if task is not None:
+        manifest["cluster"] = {"num_workers": task.num_workers,
+                               "evaluator": task.has_evaluator}
+    if chief:
+        outputs.write_manifest(s.output_dir, manifest)
 
     num_train_steps = num_warmup_steps = 0
     if s.do_train:
@@ -396,32 +445,10 @@ def run_classifier(settings):
     # TPUs need every batch full; pad_batches runs the same padded path on CPU/GPU (tests).
     full_batches = s.use_tpu or s.pad_batches
 
-    if s.do_train:
-        train_examples = list(splits["train"])
-        random.Random(s.seed).shuffle(train_examples)
-        train_file = os.path.join(s.output_dir, "train.tf_record")
-        features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer, train_file,
-                                     s.truncation, s.show_progress)
-        tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
-                                  len(train_examples), num_train_steps, num_warmup_steps)
-        hook = make_progress_hook(s, num_train_steps)
-        started = time.time()
-        try:
-            estimator.train(inputs.file_based_input_fn_builder(
-                train_file, seq, is_training=True, drop_remainder=True,
-                is_regression=is_regression, seed=s.seed, batch_size=train_batch_size),
-                max_steps=num_train_steps, hooks=[hook])
-        finally:  # keep the losses of an interrupted run: a resumed run appends to them
-            if hook.history:
-                produced["train_history_file"] = outputs.write_train_history(
-                    s.output_dir, hook.history)
-        produced["train_seconds"] = round(time.time() - started, 1)
-        produced["num_train_steps"] = num_train_steps
-
     def inference_input(examples, batch_size, name, explicit_batch_size):
         """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps)."""
         fed = _maybe_padded(examples, batch_size, full_batches)
-        path = os.path.join(s.output_dir, name + ".tf_record")
+        path = os.path.join(work_dir, name + ".tf_record")
         features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, path, s.truncation,
                                      s.show_progress)
         input_fn = inputs.file_based_input_fn_builder(
@@ -429,7 +456,48 @@ def run_classifier(settings):
             is_regression=is_regression, batch_size=explicit_batch_size)
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
-    if s.do_eval:
+    if s.do_train:
+        train_examples = list(splits["train"])
+        random.Random(s.seed).shuffle(train_examples)
+        train_file = os.path.join(work_dir, "train.tf_record")
+        if not (task and task.is_evaluator):
+            features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer,
+                                         train_file, s.truncation, s.show_progress)
+        tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
+                                  len(train_examples), num_train_steps, num_warmup_steps)
+        hook = make_progress_hook(s, num_train_steps)
+        started = time.time()
+        train_input_fn = inputs.file_based_input_fn_builder(
+            train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
+            seed=s.seed, batch_size=train_batch_size) if not (task and task.is_evaluator) \
+            else None
+        try:
+            if task is None:
+                estimator.train(train_input_fn, max_steps=num_train_steps, hooks=[hook])
+            else:
+                eval_input_fn = None
+                if task.is_evaluator:
+                    eval_input_fn, _ = inference_input(splits["eval"], s.eval_batch_size,
+                                                       "eval", eval_batch_size)
+                evaluated = multi_worker.train_and_evaluate(
+                    estimator, task, train_input_fn, num_train_steps, [hook], eval_input_fn,
+                    s.output_dir, {"num_eval_examples": len(splits.get("eval", ()))})
+        finally:  # keep the losses of an interrupted run: a resumed run appends to them
+            if hook.history and chief:
+                produced["train_history_file"] = outputs.write_train_history(
+                    s.output_dir, hook.history)
+        produced["train_seconds"] = round(time.time() - started, 1)
+        produced["num_train_steps"] = num_train_steps
+        if task is not None and task.is_evaluator:
+            produced["eval_results"] = evaluated
+        if not chief:  # the chief writes everything else
+            produced["cluster_task"] = task.name
+            return produced
+
+    if s.do_eval and task is not None and task.has_evaluator:
+        # The evaluator task has evaluated the final checkpoint and written the results.
+        manifest["eval_results_by"] = "evaluator"
+    elif s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
                                           eval_batch_size)
         result = estimator.evaluate(input_fn, steps=steps)

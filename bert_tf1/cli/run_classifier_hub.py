@@ -84,7 +84,10 @@ def define_flags(flag_values=None):
            "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).",
            default=[])
     define("enum", "distribution_strategy", "mirrored: synchronous data parallelism over "
-           "--num_gpus GPUs of this machine (a hub module is then loaded as a checkpoint).",
+           "--num_gpus GPUs of this machine; multi_worker: over the processes named by the "
+           "TF_CONFIG environment variable, with tf.estimator.train_and_evaluate (start them "
+           "with bert-tf1-launch-local, or see docs/distributed.md). A hub module is then "
+           "loaded as a checkpoint.",
            enum_values=list(DISTRIBUTION_STRATEGIES))
     define("integer", "num_gpus", "GPUs for --distribution_strategy=mirrored (0: the "
            "CPU alone, for testing the code path).")

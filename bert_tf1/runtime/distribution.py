@@ -1,10 +1,15 @@
-"""tf.distribute for the classifier: MirroredStrategy over local GPUs with a plain Estimator.
+"""tf.distribute for the classifier: MirroredStrategy over local GPUs, or
+MultiWorkerMirroredStrategy over the processes TF_CONFIG names, with a plain Estimator.
 
 TPUEstimator (runtime.py) has no tf.distribute support; multi-GPU training in TF 1.15 goes through
 tf.estimator.Estimator with RunConfig(train_distribute=strategy). Two things must change for that,
 and both are handled elsewhere: the optimizer (bert.optimization's fails under a strategy; the kit's
 bert_tf1.modeling.optimization works) and the encoder (hub.Module fails under a strategy; build
 BERT from a checkpoint or from the hub module's weights: checkpoint_bert.BertSource).
+
+Multi-worker (--distribution_strategy=multi_worker): every process builds the same strategy from
+TF_CONFIG (runtime/cluster.py checks it first) and runs tf.estimator.train_and_evaluate
+(runtime/multi_worker.py); replicas = training processes x local GPUs (1 per CPU process).
 
 Evaluation stays undistributed (eval_distribute=None): the exact-AUC metric buffers in
 bert_tf1/metrics.py assume one replica per evaluation graph. Prediction is never distributed by
@@ -25,8 +30,9 @@ import tensorflow as tf
 
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling.checkpoint_bert import HUB_UNDER_STRATEGY_MESSAGE
+from bert_tf1.runtime import cluster
 
-STRATEGIES = ("none", "mirrored")
+STRATEGIES = ("none", "mirrored", "multi_worker")
 
 
 def _non_negative_int(name, value):
@@ -39,12 +45,20 @@ def make_strategy(name, num_gpus=0):
     """The tf.distribute strategy `--distribution_strategy=name` asks for.
 
     Args:
-      name: "none" (no strategy: returns None) or "mirrored" (synchronous data parallelism).
+      name: "none" (no strategy: returns None), "mirrored" (synchronous data parallelism on
+        this machine) or "multi_worker" (synchronous data parallelism over the processes of
+        $TF_CONFIG, each using its local GPUs, or its CPU).
       num_gpus: GPUs to mirror over ("/gpu:0".."/gpu:N-1"); 0 mirrors over "/cpu:0" alone (one
-        replica: the code path of a multi-GPU run, testable on a CPU machine).
+        replica: the code path of a multi-GPU run, testable on a CPU machine). multi_worker
+        uses every GPU TensorFlow sees; num_gpus > 0 only checks that there are that many.
 
     Returns:
-      tf.compat.v1.distribute.MirroredStrategy, or None for "none".
+      tf.compat.v1.distribute.MirroredStrategy, tf.distribute.experimental.
+      MultiWorkerMirroredStrategy, or None for "none".
+
+    Raises:
+      BertTF1Error for an unknown name, missing GPUs, or (multi_worker) a missing or malformed
+      TF_CONFIG, naming the field.
 
     >>> make_strategy("mirrored", 0).num_replicas_in_sync  # doctest: +SKIP
     1
@@ -55,17 +69,26 @@ def make_strategy(name, num_gpus=0):
     num_gpus = _non_negative_int("--num_gpus", num_gpus)
     if name == "none":
         return None
+    if name == "multi_worker":
+        cluster.read_tf_config()  # one clear error instead of TF's KeyError or hang
+        if num_gpus:
+            _check_gpus(num_gpus)
+        return tf.distribute.experimental.MultiWorkerMirroredStrategy()
     if num_gpus == 0:
         devices = ["/cpu:0"]
     else:
-        visible = tf.config.experimental.list_physical_devices("GPU")
-        if len(visible) < num_gpus:
-            raise BertTF1Error("--num_gpus=%d but TensorFlow sees %d GPU(s)%s" % (
-                num_gpus, len(visible),
-                " (check CUDA_VISIBLE_DEVICES and that tensorflow-gpu 1.15 finds CUDA 10.0/"
-                "cuDNN 7)" if not visible else ""))
+        _check_gpus(num_gpus)
         devices = ["/gpu:%d" % index for index in range(num_gpus)]
     return tf.compat.v1.distribute.MirroredStrategy(devices=devices)
+
+
+def _check_gpus(num_gpus):
+    visible = tf.config.experimental.list_physical_devices("GPU")
+    if len(visible) < num_gpus:
+        raise BertTF1Error("--num_gpus=%d but TensorFlow sees %d GPU(s)%s" % (
+            num_gpus, len(visible),
+            " (check CUDA_VISIBLE_DEVICES and that tensorflow-gpu 1.15 finds CUDA 10.0/"
+            "cuDNN 7)" if not visible else ""))
 
 
 def check_bert_source(strategy, bert_source):
