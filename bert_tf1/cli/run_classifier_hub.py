@@ -33,7 +33,9 @@ def define_flags(flag_values=None):
     # --- google-research/bert's flags, same names and defaults ---
     define("string", "data_dir", "The input data dir (or file/archive, per task).")
     define("string", "bert_config_file", "bert_config.json of a checkpoint run.")
-    define("string", "task_name", "The name of the task to train (--list_tasks lists them).")
+    define("string", "task_name", "The name of the task to train: a registered dataset "
+           "or a generic format (csv, tsv, jsonl, folder); --list_tasks prints each with its "
+           "files, columns and labels (also in docs/tasks.md).")
     define("string", "vocab_file", "WordPiece vocabulary of a checkpoint run.")
     define("string", "output_dir", "Output directory: local path, gs:// or s3://.")
     define("string", "init_checkpoint", "Initial checkpoint: a pre-trained BERT "
@@ -52,7 +54,7 @@ def define_flags(flag_values=None):
     define("string", "tpu_job_name", "TPU worker job name (TPU pods; usually unset).")
     define("string", "bert_hub_module_handle", "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---
-    define("string", "task", "Alias of --task_name.")
+    define("string", "task", "Alias of --task_name (see --list_tasks).")
     define("bool", "list_tasks", "Print every registered task with its files and columns, "
            "then exit.", default=False)
     define("enum", "head", "Classifier head: " + "; ".join(
@@ -169,10 +171,8 @@ def settings_from_flags(values):
 
 
 def list_tasks():
-    """Prints every registered task with its files and columns (--list_tasks)."""
-    for name in tasks.task_names():
-        print(tasks.describe_task(tasks.get_task(name)))
-        print()
+    """Prints every registered task with its files and columns (--list_tasks; docs/tasks.md)."""
+    print(tasks.tasks_help(), end="")
 
 
 def main(argv):
