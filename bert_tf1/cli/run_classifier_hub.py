@@ -11,6 +11,7 @@ from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.cli import print_eval_results, run_absl, run_main
 from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
 from bert_tf1.data import tasks
+from bert_tf1.data.fileio import DEFAULT_ENCODING
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import heads
 from bert_tf1.modeling.tokenization import TOKENIZER_CHOICES
@@ -81,6 +82,9 @@ def define_flags(flag_values=None):
     define("string", "train_file", "Override the train file (relative to data_dir).")
     define("string", "dev_file", "Override the dev file.")
     define("string", "test_file", "Override the test file.")
+    define("string", "encoding", "Text encoding of the data files, read strictly (a bad byte "
+           "is an error naming file and line), e.g. cp1252 or latin-1 (default: the task's, "
+           "%s for every built-in task)." % DEFAULT_ENCODING, default=None)
     define("multi_string", "task_option", "Other task options as key=value, read as the "
            "option's type: skip_empty=false, text_a=2, labels=neg,pos, label_range=0,5, "
            "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).",
@@ -138,7 +142,7 @@ def task_options_from_flags(values):
 
     >>> task_options_from_flags(dict(text_a_column="2", text_b_column=None, label_column=None,
     ...     label_list=None, header=None, train_file=None, dev_file=None, test_file=None,
-    ...     task_option=["skip_empty=false"], task_name="csv"))
+    ...     encoding=None, task_option=["skip_empty=false"], task_name="csv"))
     {'text_a': 2, 'skip_empty': False}
     """
     spec = _task_spec(values)
@@ -151,8 +155,8 @@ def task_options_from_flags(values):
         options["labels"] = list(values["label_list"])
     if values["header"] is not None:
         options["header"] = values["header"]
-    for name in ("train_file", "dev_file", "test_file"):
-        if values[name]:
+    for name in ("train_file", "dev_file", "test_file", "encoding"):
+        if values.get(name):
             options[name] = values[name]
     return tasks.parse_option_pairs(values["task_option"], spec, options)
 

@@ -277,9 +277,11 @@ def _records(view, path, kind, skip=()):
     if kind in ("tsv", "csv"):
         delimiter = view.delimiter or ("\t" if kind == "tsv" else ",")
         return readers.read_delimited(path, delimiter=delimiter, quoting=view.quoting,
-                                      header=view.header, skip_malformed=view.skip_malformed)
+                                      header=view.header, skip_malformed=view.skip_malformed,
+                                      encoding=view.encoding)
     if kind == "jsonl":
-        return readers.read_jsonl(path)
+        return readers.read_jsonl(path, view.encoding)
     if kind == "tar":
-        return readers.read_tar_classes(path, view.tar_root, view.class_dirs, view.email)
-    return readers.read_class_folders(path, view.class_dirs, view.email, skip)
+        return readers.read_tar_classes(path, view.tar_root, view.class_dirs, view.email,
+                                        view.encoding)
+    return readers.read_class_folders(path, view.class_dirs, view.email, skip, view.encoding)

@@ -154,3 +154,8 @@ def test_list_tasks_prints_every_task_with_its_files_and_columns():
     assert "dev   dev.csv (optional: carved from train when absent)" in blocks["csv"]
     assert "columns: text_a=text, label=label, header row" in blocks["csv"]
     assert result.stdout == tasks.tasks_help()  # the same text as docs/tasks.md
+
+
+def test_encoding_flag_becomes_the_task_option_and_defaults_to_the_tasks():
+    assert options("--task_name=csv", "--encoding=cp1252") == {"encoding": "cp1252"}
+    assert "encoding" not in options("--task_name=csv")

@@ -10,6 +10,7 @@ import json
 import re
 import textwrap
 
+from bert_tf1.data.fileio import DEFAULT_ENCODING, check_encoding
 from bert_tf1.errors import BertTF1Error
 
 SPLITS = ("train", "dev", "test")
@@ -41,6 +42,7 @@ _DEFAULTS = (
     ("split_options", None),  # {split: {field: value}} for splits laid out differently
     ("skip_empty", False),  # drop examples with an empty text instead of raising
     ("skip_malformed", False),  # drop rows with a wrong column count instead of raising
+    ("encoding", DEFAULT_ENCODING),  # text encoding of the files (strict; e-mails: their own)
     # Splits that may be absent from data_dir: a run then carves them from train (see
     # has_split). Only "dev" makes sense: a flat spam/ + ham/ folder is a train split alone.
     ("optional_splits", None),
@@ -48,7 +50,8 @@ _DEFAULTS = (
 FIELDS = tuple(name for name, _ in _DEFAULTS)
 # Fields a user may override per run (load_examples(..., **options)).
 OPTION_FIELDS = ("text_a", "text_b", "label", "guid", "labels", "header", "delimiter", "quoting",
-                 "label_map", "label_range", "class_dirs", "email", "skip_empty", "skip_malformed")
+                 "label_map", "label_range", "class_dirs", "email", "skip_empty", "skip_malformed",
+                 "encoding")
 FILE_OPTIONS = {"train_file": "train", "dev_file": "dev", "test_file": "test"}
 _BOOL_FIELDS = ("header", "skip_empty", "skip_malformed")
 
@@ -206,6 +209,10 @@ def _validate(spec):
             and all(isinstance(label, str) for label in labels))):
         fail("labels must be a list of distinct strings, %r or None (inferred), found %r"
              % (REGRESSION, labels))
+    try:
+        check_encoding(spec.encoding)
+    except BertTF1Error as error:
+        fail(str(error))
     if spec.quoting not in ("none", "minimal"):
         fail("quoting must be 'none' or 'minimal', found %r" % (spec.quoting,))
     if spec.email not in (False, True, "auto") or spec.email in (0, 1) and \
@@ -233,7 +240,7 @@ OPTION_TYPES = {
     "text_a": "column", "text_b": "column", "label": "column", "guid": "column",
     "labels": "labels", "header": "bool", "delimiter": "delimiter", "quoting": "text",
     "label_map": "mapping", "label_range": "range", "class_dirs": "class_dirs",
-    "email": "email", "skip_empty": "bool", "skip_malformed": "bool",
+    "email": "email", "skip_empty": "bool", "skip_malformed": "bool", "encoding": "text",
     "train_file": "text", "dev_file": "text", "test_file": "text", "filter": "filter",
 }
 _TRUE = ("true", "yes", "on", "1")
