@@ -179,7 +179,9 @@ def load_splits(s, spec):
         if s.eval_split == "dev" and carve_dev:
             stratify = not spec.is_regression
             wanted["train"], wanted["eval"] = data.stratified_split(
-                wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify)
+                wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify,
+                source="carving dev with --dev_fraction from the " + data.split_source(
+                    spec, s.data_dir, "train", **options))
             tf.compat.v1.logging.info(
                 "task %s: no dev split in %s; carved %d dev examples from train (dev_fraction "
                 "%g, %sseed %d), %d left for training", spec.name, s.data_dir,
@@ -198,12 +200,16 @@ def load_splits(s, spec):
             wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
     if not s.do_train:
         wanted.pop("train", None)
+    split_of = {"train": "train", "eval": s.eval_split, "predict": s.predict_split}
     for part, limit in (("train", s.train_examples), ("eval", s.eval_examples),
                         ("predict", s.predict_examples)):
         if part in wanted and limit:
             labelled = all(e.label is not None for e in wanted[part])
+            source = "--%s_examples=%d from the %s" % (part, limit, data.split_source(
+                spec, s.data_dir, split_of[part], **options))
             wanted[part] = data.sample_examples(wanted[part], limit, seed=s.seed,
-                                                stratify=labelled and not spec.is_regression)
+                                                stratify=labelled and not spec.is_regression,
+                                                source=source)
     for part, examples in wanted.items():
         if not examples:
             raise BertTF1Error("task %s: the %s split in %s holds no examples"
@@ -342,6 +348,39 @@ def check_trained_model(s, label_list):
                                s.output_dir, checkpoint, ", ".join(missing)))
 
 
+def _trained_labels(s):
+    """(directory, labels) of the trained run whose manifest this run would restore from."""
+    directories = [s.output_dir]
+    if s.init_checkpoint:
+        directories.append(os.path.dirname(s.init_checkpoint.rstrip("/")))
+    for directory in directories:
+        manifest = outputs.read_manifest(directory) if directory and \
+            tf.io.gfile.isdir(directory) else None
+        labels = ((manifest or {}).get("task_spec") or {}).get("labels")
+        if isinstance(labels, list):
+            return directory, labels
+    return None, None
+
+
+def resolve_task_for_run(s):
+    """data.resolve_task for the run; a run that does not train and cannot infer the label list
+    (no train split in data_dir) is told to pass --label_list, with the trained run's labels
+    when its manifest is found."""
+    try:
+        return data.resolve_task(s.task_name, s.data_dir, **s.task_options)
+    except BertTF1Error as error:
+        registered = data.tasks.find_task(s.task_name)
+        if s.do_train or "labels" in s.task_options or registered is None or \
+                registered.labels is not None:
+            raise
+        directory, labels = _trained_labels(s)
+        hint = ("the trained run in %s was trained with --label_list=%s" % (
+            directory, ",".join(labels))) if labels else \
+            "give the labels in the order the model was trained with"
+        raise BertTF1Error("%s; an --do_eval/--do_predict run without --do_train needs the "
+                           "label list: pass --label_list (%s)" % (error, hint))
+
+
 def make_progress_hook(s, num_train_steps):
     """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
     return progress.progress_hook(num_train_steps, s.log_every_n_steps, s.use_tpu)
@@ -358,7 +397,7 @@ def run_classifier(settings):
         checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
     bert_source = bert_source_from_settings(s)
     check_max_seq_length(s, bert_source)
-    spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
+    spec = resolve_task_for_run(s)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
     check_trained_model(s, label_list)

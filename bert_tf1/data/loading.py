@@ -90,6 +90,21 @@ def has_split(task, data_dir, split, **options):
     return True
 
 
+def split_source(task, data_dir, split, **options):
+    """'<split> split of <file or folder>' for error messages about a split's examples
+    (data_dir alone when the split's file cannot be located).
+
+    >>> split_source("csv", "my_data", "train")  # doctest: +SKIP
+    'train split of my_data/train.csv'
+    """
+    spec = _configured(task, options)
+    try:
+        path, _ = locate(spec.for_split(split), data_dir, split)
+    except BertTF1Error:
+        path = data_dir
+    return "%s split of %s" % (split, path)
+
+
 def _train_rows(spec, data_dir):
     try:
         return read_rows(spec, data_dir, "train")
