@@ -19,8 +19,8 @@ import tensorflow as tf
 from bert import tokenization
 
 from bert_tf1 import compat, data
+from bert_tf1.classifier import data_summary, inputs, model_fn, results_table
 from bert_tf1.classifier import features as features_lib
-from bert_tf1.classifier import inputs, model_fn
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert
 from bert_tf1.modeling import tokenization as fast_tokenization
@@ -190,6 +190,11 @@ def load_splits(s, spec):
         else:
             wanted["eval"] = data.load_examples(spec, s.data_dir, s.eval_split, **options)
     if s.do_predict:
+        if s.eval_examples and not s.predict_examples:
+            tf.compat.v1.logging.info(
+                "--do_predict predicts the whole %s split: --eval_examples=%d limits evaluation "
+                "only; pass --predict_examples=N to predict N examples", s.predict_split,
+                s.eval_examples)
         if s.predict_split == "dev" and carve_dev:
             if "eval" not in wanted or s.eval_split != "dev":
                 raise BertTF1Error("task %s has no dev split in %s: --predict_split=dev "
@@ -412,6 +417,12 @@ def run_classifier(settings):
     is_regression = task_type == "regression"
     feature_labels = "regression" if is_regression else label_list
     tf.io.gfile.makedirs(s.output_dir)
+    summary = data_summary.summarize(splits, tokenizer, s.max_seq_length, spec.is_regression,
+                                     s.seed)
+    tf.compat.v1.logging.info("%s", data_summary.format_summary(summary, split_names={
+        "train": "train", "eval": "eval (%s)" % s.eval_split,
+        "predict": "predict (%s)" % s.predict_split}))
+    data_summary.write_summary(s.output_dir, summary)
 
     produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
     # Written first with status "running", so an interrupted run still says what it was.
@@ -467,18 +478,30 @@ def run_classifier(settings):
             is_regression=is_regression, batch_size=explicit_batch_size)
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
+    def inference_hook(examples, batch_size, what):
+        fed = len(_maybe_padded(examples, batch_size, full_batches))
+        return progress.inference_progress_hook(fed, batch_size, what, s.use_tpu,
+                                                s.iterations_per_loop)
+
     if s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
                                           eval_batch_size)
-        result = estimator.evaluate(input_fn, steps=steps)
+        result = estimator.evaluate(input_fn, steps=steps, hooks=[inference_hook(
+            splits["eval"], s.eval_batch_size, "eval")])
         result["num_eval_examples"] = len(splits["eval"])
         produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
         produced["eval_files"] = outputs.write_eval_results(s.output_dir, result)
+        produced["results_table"] = results_table.format_results_table(
+            produced["eval_results"], label_list)
+        tf.compat.v1.logging.info("%s", produced["results_table"])
 
     if s.do_predict:
         input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict",
                                       predict_batch_size)
-        kept = outputs.real_predictions(estimator.predict(input_fn), len(splits["predict"]))
+        kept = outputs.real_predictions(
+            estimator.predict(input_fn, hooks=[inference_hook(
+                splits["predict"], s.predict_batch_size, "predict")]),
+            len(splits["predict"]))
         produced["predict_files"] = outputs.write_predictions(
             s.output_dir, splits["predict"], kept, label_list, is_regression)
 

@@ -8,7 +8,7 @@ from absl import flags
 
 from bert_tf1 import compat
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
-from bert_tf1.cli import print_eval_results, run_absl, run_main
+from bert_tf1.cli import run_absl, run_main
 from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
 from bert_tf1.data import tasks
 from bert_tf1.data.fileio import DEFAULT_ENCODING
@@ -188,7 +188,8 @@ def main(argv):
     def call():
         compat.setup_tf1(log_level="INFO")
         produced = run_classifier(settings_from_flags(FLAGS.flag_values_dict()))
-        print_eval_results(produced.get("eval_results"))
+        if produced.get("results_table"):
+            print(produced["results_table"])
         if produced.get("export"):
             print("exported the model to %s" % produced["export"]["export_dir"])
 

@@ -205,8 +205,10 @@ def plot_loss_curves(runs, path):
             color = axes.lines[-1].get_color()
             window = max(1, len(losses) // 20)
             smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+            # A window of 1 is the raw curve: "mean of 1" only puzzled readers.
             axes.plot(steps[window - 1:], smooth, color=color, linewidth=1.8,
-                      label="%s (mean of %d)" % (run["variant"], window))
+                      label=run["variant"] if window == 1 else "%s (running mean of %d steps)"
+                      % (run["variant"], window))
         if run.get("event_losses"):
             steps, losses = zip(*run["event_losses"])
             axes.plot(steps, losses, "o", color=color, markersize=4,
@@ -226,21 +228,38 @@ def plot_confusion_matrix(run, path):
         return None
     gold, probabilities, labels = arrays
     matrix = sk.confusion_matrix(gold, probabilities.argmax(axis=1), labels=range(len(labels)))
+    return draw_confusion_matrix(matrix, labels, "Confusion matrix: %s" % run["variant"], path)
+
+
+def draw_confusion_matrix(matrix, labels, title, path):
+    """Draws a confusion matrix (rows gold, columns predicted) into a PNG; returns path.
+
+    Readable up to ~20 classes: the figure grows with the classes, x labels are rotated (5
+    names side by side overlapped), and cells are shaded by their share of the gold row so a
+    small class's errors show as clearly as a large one's.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    n = len(labels)
     plt = _pyplot()
-    size = 2.2 + 0.5 * len(labels)
-    figure, axes = plt.subplots(figsize=(size, size))
-    axes.imshow(matrix, cmap="Blues")
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            axes.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                      color="white" if matrix[i, j] > matrix.max() / 2 else "black")
-    axes.set_xticks(range(len(labels)))
-    axes.set_yticks(range(len(labels)))
-    axes.set_xticklabels(labels)
-    axes.set_yticklabels(labels)
+    size = 2.8 + 0.42 * n
+    font = 9 if n <= 10 else 7
+    figure, axes = plt.subplots(figsize=(size + 1.0, size))
+    rows = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(n):
+        for j in range(n):
+            axes.text(j, i, "%d" % matrix[i, j], ha="center", va="center", fontsize=font,
+                      color="white" if shares[i, j] > 0.5 else "black")
+    axes.set_xticks(range(n))
+    axes.set_yticks(range(n))
+    axes.set_xticklabels(labels, rotation=45, ha="right", rotation_mode="anchor",
+                         fontsize=font)
+    axes.set_yticklabels(labels, fontsize=font)
     axes.set_xlabel("predicted")
     axes.set_ylabel("gold")
-    axes.set_title("Confusion matrix: %s" % run["variant"])
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the gold row")
     return _save_figure(figure, path)
 
 
