@@ -138,35 +138,37 @@ class InferenceProgressHook(tf.estimator.SessionRunHook):
       what: "eval" or "predict", the line's prefix.
       log_fn: called with each line (default tf.compat.v1.logging.info).
       batches_per_run: batches one session.run covers.
+      min_seconds: at least this long between two lines (the last batch is always logged), so
+        a short evaluation prints one line, not ten.
       clock: returns seconds (tests pass a fake clock).
     """
 
     def __init__(self, total_batches, batch_size, what, log_fn=None, batches_per_run=1,
-                 clock=time.time):
+                 min_seconds=5.0, clock=time.time):
         self.total_batches = max(1, int(total_batches))
         self.batch_size = int(batch_size)
         self.what = what
         self.log_fn = log_fn or tf.compat.v1.logging.info
         self.batches_per_run = max(1, int(batches_per_run))
+        self.min_seconds = float(min_seconds)
         self.clock = clock
         self.every = max(1, self.total_batches // 10)
-        self.done = 0
-        self._start = None
-        self._start_done = 0
-        self._last_logged = 0
+        self.begin()
 
     def begin(self):
         self.done, self._start, self._start_done, self._last_logged = 0, None, 0, 0
+        self._last_time = None
 
     def after_run(self, run_context, run_values):  # pylint: disable=unused-argument
         self.done = min(self.done + self.batches_per_run, self.total_batches)
         now = self.clock()
         if self._start is None:
-            self._start, self._start_done = now, self.done
+            self._start, self._start_done, self._last_time = now, self.done, now
         finished = self.done >= self.total_batches
-        if self.done - self._last_logged < self.every and not finished:
+        if not finished and (self.done - self._last_logged < self.every or
+                             now - self._last_time < self.min_seconds):
             return
-        self._last_logged = self.done
+        self._last_logged, self._last_time = self.done, now
         line = "%s: batch %d/%d (%d%%)" % (self.what, self.done, self.total_batches,
                                            100 * self.done // self.total_batches)
         elapsed = now - self._start
@@ -186,20 +188,25 @@ def inference_progress_hook(num_examples, batch_size, what, use_tpu=False,
 
 
 class _LoggedProgress(object):
-    """Iterates like tqdm but logs "DESC: i/N (p%)  x UNIT/s  ETA t" lines about every 10%."""
+    """Iterates like tqdm but logs "DESC: i/N (p%)  x UNIT/s  ETA t" lines about every 10%,
+    at least min_seconds apart, and at the end."""
 
-    def __init__(self, iterable, total, desc, unit, log_fn, clock):
+    def __init__(self, iterable, total, desc, unit, log_fn, clock, min_seconds):
         self.iterable, self.total, self.desc, self.unit = iterable, total, desc, unit
-        self.log_fn, self.clock = log_fn, clock
+        self.log_fn, self.clock, self.min_seconds = log_fn, clock, min_seconds
 
     def __iter__(self):
-        start = self.clock()
+        start = last = self.clock()
         every = max(1, (self.total or 0) // 10) if self.total else None
         count = 0
         for count, item in enumerate(self.iterable, start=1):
             yield item
             if every and (count % every == 0 or count == self.total):
-                elapsed = max(self.clock() - start, 1e-9)
+                now = self.clock()
+                if count != self.total and now - last < self.min_seconds:
+                    continue
+                last = now
+                elapsed = max(now - start, 1e-9)
                 rate = count / elapsed
                 self.log_fn("%s: %d/%d (%d%%)  %.1f %s/s  ETA %s" % (
                     self.desc, count, self.total, 100 * count // self.total, rate, self.unit,
@@ -212,7 +219,7 @@ class _LoggedProgress(object):
 
 
 def progress_bar(iterable, total=None, desc=None, unit="it", enabled=True, stream=None,
-                 log_fn=None, clock=time.time):
+                 log_fn=None, clock=time.time, min_seconds=10.0):
     """A progress display over `iterable`: tqdm when `stream` (default stderr) is a terminal,
     else log lines about every 10% (readable in a file); a plain pass-through when not enabled.
 
@@ -224,4 +231,4 @@ def progress_bar(iterable, total=None, desc=None, unit="it", enabled=True, strea
     if getattr(stream, "isatty", lambda: False)():
         return tqdm(iterable, total=total, desc=desc, unit=unit, file=stream)
     return _LoggedProgress(iterable, total, desc or "progress", unit,
-                           log_fn or tf.compat.v1.logging.info, clock)
+                           log_fn or tf.compat.v1.logging.info, clock, min_seconds)
