@@ -57,6 +57,7 @@ setup(
             "bert-tf1-export=bert_tf1.cli.export:run",
             "bert-tf1-predict=bert_tf1.cli.predict:run",
             "bert-tf1-serve=bert_tf1.cli.serve:run",
+            "bert-tf1-report=bert_tf1.cli.report:run",
         ],
     },
     classifiers=[
