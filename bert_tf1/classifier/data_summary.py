@@ -2,7 +2,7 @@
 
 Per split: examples, classes with counts, imbalance (largest / smallest class), and the share of
 examples longer than max_seq_length in WordPieces (so truncated by the feature converter). The
-lengths are measured on a seeded sample of at most LENGTH_SAMPLE examples per split: the
+lengths are measured on a seeded sample of at most LENGTH_SAMPLE (1,000) examples per split: the
 converter's own pass may be skipped (a current TFRecord is reused), and tokenizing all of a
 25,000-review split a second time would cost minutes with the Python tokenizer. The sampled
 lengths are kept in the JSON for the report's length histogram (bert-tf1-report).
@@ -15,7 +15,7 @@ import random
 from bert_tf1.runtime import atomic_io, outputs
 
 DATA_SUMMARY_JSON = "data_summary.json"
-LENGTH_SAMPLE = 2000
+LENGTH_SAMPLE = 1000
 # Class counts listed in the log line; more classes are summarised as "+N more".
 _LISTED_CLASSES = 20
 
