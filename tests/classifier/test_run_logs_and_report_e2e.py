@@ -37,7 +37,7 @@ def test_tiny_run_logs_summary_progress_and_table_then_report_draws_it(tiny_hub_
     assert "\r" not in log
     assert "train: 18 examples; 3 classes: cooking 6, music 6, sport 6; imbalance 1.0" in log
     assert "% truncated at 16" in log
-    assert "step 9/9  loss" in log and "step 3/9" in log  # 9 steps: a line every 3, not 100
+    assert "step 9/9  loss" in log and "step 3/9" in log  # 9 steps: every step, not every 100
     assert "eval: batch 3/3 (100%)" in log and "predict: batch 1/1 (100%)" in log
     assert "Writing TFRecord: 18/18 (100%)" in log
     assert "--do_predict predicts the whole test split: --eval_examples=6 limits" in log
