@@ -147,7 +147,7 @@ def plot_curves(run, kind, path):
     curves = _curves(*arrays, kind=kind)
     if not curves:
         return None
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     many = len(curves) > 1
     figure, axes = plt.subplots(figsize=(7.6 if many else 4.8, 4.8))
     colors = plt.get_cmap("tab20")
@@ -171,7 +171,7 @@ def plot_curves(run, kind, path):
         axes.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=7)
     else:
         axes.legend(loc="lower right" if kind == "roc" else "lower left")
-    return plots._save_figure(figure, path)
+    return plots.save_figure(figure, path)
 
 
 def plot_confusion(run, path):
@@ -211,7 +211,7 @@ def plot_label_histogram(run, path):
     if not series:
         return None
     names = labels or sorted({name for _, counts in series for name in counts})
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 1.4 + 0.3 * len(names) * max(1, len(series)) / 2))
     height = 0.8 / len(series)
     positions = np.arange(len(names))
@@ -224,7 +224,7 @@ def plot_label_histogram(run, path):
     axes.set_xlabel("examples")
     axes.set_title("Examples per class: %s" % run["variant"])
     axes.legend(fontsize=8)
-    return plots._save_figure(figure, path)
+    return plots.save_figure(figure, path)
 
 
 def plot_length_histogram(run, path):
@@ -235,7 +235,7 @@ def plot_length_histogram(run, path):
     if not splits:
         return None
     max_len = summary["max_seq_length"]
-    plt = plots._pyplot()
+    plt = plots.pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.8))
     top = max(max(split["token_lengths"]) for _, split in splits)
     bins = np.linspace(0, max(top, max_len) + 1, 41)
@@ -250,19 +250,19 @@ def plot_length_histogram(run, path):
     axes.set_ylabel("examples")
     axes.set_title("Lengths: %s" % run["variant"])
     axes.legend(fontsize=8)
-    return plots._save_figure(figure, path)
+    return plots.save_figure(figure, path)
 
 
 def _metric_rows(runs):
     keys = [key for key in results_table.KEY_METRICS
             if any(key in run["eval_results"] for run in runs)]
-    rows = [[key] + [plots._format(run["eval_results"].get(key)) for run in runs]
+    rows = [[key] + [plots.format_value(run["eval_results"].get(key)) for run in runs]
             for key in keys]
     for key in ("accuracy", "macro_f1", "auc"):
         if any(key in run["recomputed"] for run in runs):
             rows.append(["%s (sklearn, predictions)" % key] +
-                        [plots._format(run["recomputed"].get(key)) for run in runs])
-    rows.append(["train seconds"] + [plots._format_seconds(run["train_seconds"])
+                        [plots.format_value(run["recomputed"].get(key)) for run in runs])
+    rows.append(["train seconds"] + [plots.format_seconds(run["train_seconds"])
                                      for run in runs])
     return rows
 
@@ -362,7 +362,7 @@ def default_report_dir(run_dirs):
         return os.path.join(run_dirs[0], "report")
     parent = os.path.dirname(os.path.normpath(run_dirs[0]))
     return os.path.join(parent, "report_" + "_vs_".join(
-        plots._file_safe(name) for name in _unique_names(run_dirs))[:120])
+        plots.file_safe(name) for name in _unique_names(run_dirs))[:120])
 
 
 def build_run_report(run_dirs, report_dir=None):
@@ -388,7 +388,7 @@ def build_run_report(run_dirs, report_dir=None):
         plot_paths["loss"] = path
     for run in runs:
         run["recomputed"] = recomputed(run)
-        suffix = plots._file_safe(run["variant"])
+        suffix = plots.file_safe(run["variant"])
         if run["status"] != "finished":
             notes.append("%s: status %r (an unfinished or failed run: its figures may be "
                          "partial)" % (run["variant"], run["status"]))
