@@ -15,8 +15,9 @@ Writes report.md, report.html, report.json and PNG plots into one folder:
   lengths_RUN.png       WordPiece lengths per split with the max_seq_length cut (truncated share)
 
 Several runs give one comparison table (metrics as rows, runs as columns, plus the settings that
-differ). Metrics and curves are recomputed with scikit-learn from predictions.jsonl, so the plots
-do not depend on the in-graph metrics.
+differ) and, for two-class runs, roc.png with every run's ROC curve. Metrics and curves are
+recomputed with scikit-learn from predictions.jsonl, so the plots do not depend on the in-graph
+metrics.
 """
 import html
 import json
@@ -386,6 +387,10 @@ def build_run_report(run_dirs, report_dir=None):
     path = plots.plot_loss_curves(runs, os.path.join(report_dir, "loss.png"))
     if path:
         plot_paths["loss"] = path
+    if len(runs) > 1:  # binary runs side by side on one ROC plot
+        path = plots.plot_roc(runs, os.path.join(report_dir, "roc.png"))
+        if path:
+            plot_paths["roc"] = path
     for run in runs:
         run["recomputed"] = recomputed(run)
         suffix = plots.file_safe(run["variant"])

@@ -80,7 +80,7 @@ def test_several_runs_give_a_comparison_of_what_differs(tmp_path):
                                           str(tmp_path / "y" / "run")])
     assert [run["variant"] for run in report["runs"]] == ["x_run", "y_run"]
     assert report["setting_rows"] == [["learning_rate", "0.001", "5e-05"]]
-    assert list(report["plots"]) == ["loss"]
+    assert list(report["plots"]) == ["loss"]  # no predictions: no ROC
     assert report["metric_rows"][0] == ["eval_accuracy", "0.5000", "0.5000"]
     assert report["report_dir"] == str(tmp_path / "x" / "report_x_run_vs_y_run")
 
