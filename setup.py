@@ -58,6 +58,7 @@ setup(
             "bert-tf1-predict=bert_tf1.cli.predict:run",
             "bert-tf1-serve=bert_tf1.cli.serve:run",
             "bert-tf1-launch-local=bert_tf1.cli.launch_local:run",
+            "bert-tf1-report=bert_tf1.cli.report:run",
         ],
     },
     classifiers=[

@@ -14,7 +14,8 @@ a keyword with a default that reproduces Google's behaviour. What differs, and w
   "How to Fine-Tune BERT for Text Classification?"). Pairs always use Google's longest-first
   `_truncate_seq_pair`; the `truncation` argument does not apply to them.
 - Google logged the first five examples at INFO; we log them at DEBUG (tf.compat.v1.logging).
-- `convert_examples_to_features` shows a tqdm progress bar (`show_progress=False` turns it off).
+- `convert_examples_to_features` shows a tqdm progress bar on a terminal, log lines about
+  every 10% when stderr is a file (`show_progress=False` turns it off).
 - `file_based_convert_examples_to_features` writes atomically (temporary name, then rename) and
   records a `.meta.json` sidecar, so an interrupted run never leaves a record file that a resume
   would trust; `tfrecord_is_current` / `ensure_tfrecord` reuse a record only when it matches.
@@ -33,11 +34,11 @@ import numbers
 import os
 
 import tensorflow as tf
-from tqdm import tqdm
 
 from bert_tf1.data.examples import InputExample, PaddingInputExample  # noqa: F401 (re-exported)
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.runtime import atomic_io
+from bert_tf1.runtime import progress as progress_lib
 
 #: Keys of the feature dict in TFRecords and in every input_fn's output.
 FEATURE_KEYS = ("input_ids", "input_mask", "segment_ids", "label_ids", "is_real_example")
@@ -334,7 +335,9 @@ def _iter_features(examples, label_list, max_seq_length, tokenizer, truncation, 
     parse_truncation(truncation)
     label_map = _label_map_or_none(label_list)
     total = len(examples) if hasattr(examples, "__len__") else None
-    progress = tqdm(examples, total=total, disable=not show_progress, desc=desc, unit="ex")
+    # tqdm on a terminal, log lines when redirected to a file (runtime.progress.progress_bar).
+    progress = progress_lib.progress_bar(examples, total=total, desc=desc, unit="ex",
+                                         enabled=show_progress)
     try:
         for ex_index, example in enumerate(progress):
             yield example, _convert(ex_index, example, label_list, max_seq_length, tokenizer,
@@ -349,7 +352,7 @@ def convert_examples_to_features(examples, label_list, max_seq_length, tokenizer
 
     Args: as `convert_single_example`, plus
       examples: sequence (or iterable) of InputExample / PaddingInputExample.
-      show_progress: bool, draw a tqdm progress bar on stderr.
+      show_progress: bool, show progress (tqdm on a terminal, else log lines).
 
     Returns:
       list of InputFeatures, one per example, in order.

@@ -19,8 +19,8 @@ import tensorflow as tf
 from bert import tokenization
 
 from bert_tf1 import compat, data
+from bert_tf1.classifier import data_summary, inputs, model_fn, results_table
 from bert_tf1.classifier import features as features_lib
-from bert_tf1.classifier import inputs, model_fn
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert, validation
 from bert_tf1.modeling import tokenization as fast_tokenization
@@ -201,7 +201,9 @@ def load_splits(s, spec):
         if s.eval_split == "dev" and carve_dev:
             stratify = not spec.is_regression
             wanted["train"], wanted["eval"] = data.stratified_split(
-                wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify)
+                wanted["train"], dev_fraction=s.dev_fraction, seed=s.seed, stratify=stratify,
+                source="carving dev with --dev_fraction from the " + data.split_source(
+                    spec, s.data_dir, "train", **options))
             tf.compat.v1.logging.info(
                 "task %s: no dev split in %s; carved %d dev examples from train (dev_fraction "
                 "%g, %sseed %d), %d left for training", spec.name, s.data_dir,
@@ -210,6 +212,11 @@ def load_splits(s, spec):
         else:
             wanted["eval"] = data.load_examples(spec, s.data_dir, s.eval_split, **options)
     if s.do_predict:
+        if s.eval_examples and not s.predict_examples:
+            tf.compat.v1.logging.info(
+                "--do_predict predicts the whole %s split: --eval_examples=%d limits evaluation "
+                "only; pass --predict_examples=N to predict N examples", s.predict_split,
+                s.eval_examples)
         if s.predict_split == "dev" and carve_dev:
             if "eval" not in wanted or s.eval_split != "dev":
                 raise BertTF1Error("task %s has no dev split in %s: --predict_split=dev "
@@ -220,12 +227,16 @@ def load_splits(s, spec):
             wanted["predict"] = data.load_examples(spec, s.data_dir, s.predict_split, **options)
     if not s.do_train:
         wanted.pop("train", None)
+    split_of = {"train": "train", "eval": s.eval_split, "predict": s.predict_split}
     for part, limit in (("train", s.train_examples), ("eval", s.eval_examples),
                         ("predict", s.predict_examples)):
         if part in wanted and limit:
             labelled = all(e.label is not None for e in wanted[part])
+            source = "--%s_examples=%d from the %s" % (part, limit, data.split_source(
+                spec, s.data_dir, split_of[part], **options))
             wanted[part] = data.sample_examples(wanted[part], limit, seed=s.seed,
-                                                stratify=labelled and not spec.is_regression)
+                                                stratify=labelled and not spec.is_regression,
+                                                source=source)
     for part, examples in wanted.items():
         if not examples:
             raise BertTF1Error("task %s: the %s split in %s holds no examples"
@@ -382,6 +393,39 @@ def check_trained_model(s, label_list):
                                s.output_dir, checkpoint, ", ".join(missing)))
 
 
+def _trained_labels(s):
+    """(directory, labels) of the trained run whose manifest this run would restore from."""
+    directories = [s.output_dir]
+    if s.init_checkpoint:
+        directories.append(os.path.dirname(s.init_checkpoint.rstrip("/")))
+    for directory in directories:
+        manifest = outputs.read_manifest(directory) if directory and \
+            tf.io.gfile.isdir(directory) else None
+        labels = ((manifest or {}).get("task_spec") or {}).get("labels")
+        if isinstance(labels, list):
+            return directory, labels
+    return None, None
+
+
+def resolve_task_for_run(s):
+    """data.resolve_task for the run; a run that does not train and cannot infer the label list
+    (no train split in data_dir) is told to pass --label_list, with the trained run's labels
+    when its manifest is found."""
+    try:
+        return data.resolve_task(s.task_name, s.data_dir, **s.task_options)
+    except BertTF1Error as error:
+        registered = data.tasks.find_task(s.task_name)
+        if s.do_train or "labels" in s.task_options or registered is None or \
+                registered.labels is not None:
+            raise
+        directory, labels = _trained_labels(s)
+        hint = ("the trained run in %s was trained with --label_list=%s" % (
+            directory, ",".join(labels))) if labels else \
+            "give the labels in the order the model was trained with"
+        raise BertTF1Error("%s; an --do_eval/--do_predict run without --do_train needs the "
+                           "label list: pass --label_list (%s)" % (error, hint))
+
+
 def make_progress_hook(s, num_train_steps):
     """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
     return progress.progress_hook(num_train_steps, s.log_every_n_steps, s.use_tpu)
@@ -404,7 +448,7 @@ def run_classifier(settings):
         checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
     bert_source = bert_source_from_settings(s)
     check_max_seq_length(s, bert_source)
-    spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
+    spec = resolve_task_for_run(s)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
     check_trained_model(s, label_list)
@@ -419,6 +463,13 @@ def run_classifier(settings):
     is_regression = task_type == "regression"
     feature_labels = "regression" if is_regression else label_list
     tf.io.gfile.makedirs(work_dir)
+    if chief:
+        summary = data_summary.summarize(splits, tokenizer, s.max_seq_length,
+                                         spec.is_regression, s.seed)
+        tf.compat.v1.logging.info("%s", data_summary.format_summary(summary, split_names={
+            "train": "train", "eval": "eval (%s)" % s.eval_split,
+            "predict": "predict (%s)" % s.predict_split}))
+        data_summary.write_summary(s.output_dir, summary)
 
     produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
     # Written first with status "running", so an interrupted run still says what it was.
@@ -494,21 +545,33 @@ def run_classifier(settings):
             produced["cluster_task"] = task.name
             return produced
 
+    def inference_hook(examples, batch_size, what):
+        fed = len(_maybe_padded(examples, batch_size, full_batches))
+        return progress.inference_progress_hook(fed, batch_size, what, s.use_tpu,
+                                                s.iterations_per_loop)
+
     if s.do_eval and task is not None and task.has_evaluator:
         # The evaluator task has evaluated the final checkpoint and written the results.
         manifest["eval_results_by"] = "evaluator"
     elif s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
                                           eval_batch_size)
-        result = estimator.evaluate(input_fn, steps=steps)
+        result = estimator.evaluate(input_fn, steps=steps, hooks=[inference_hook(
+            splits["eval"], s.eval_batch_size, "eval")])
         result["num_eval_examples"] = len(splits["eval"])
         produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
         produced["eval_files"] = outputs.write_eval_results(s.output_dir, result)
+        produced["results_table"] = results_table.format_results_table(
+            produced["eval_results"], label_list)
+        tf.compat.v1.logging.info("%s", produced["results_table"])
 
     if s.do_predict:
         input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict",
                                       predict_batch_size)
-        kept = outputs.real_predictions(estimator.predict(input_fn), len(splits["predict"]))
+        kept = outputs.real_predictions(
+            estimator.predict(input_fn, hooks=[inference_hook(
+                splits["predict"], s.predict_batch_size, "predict")]),
+            len(splits["predict"]))
         produced["predict_files"] = outputs.write_predictions(
             s.output_dir, splits["predict"], kept, label_list, is_regression)
 

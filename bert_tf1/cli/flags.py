@@ -33,7 +33,8 @@ TRAINING_FLAGS = (
     ("float", "learning_rate", "The initial learning rate for Adam."),
     ("integer", "save_checkpoints_steps", "How often to save the model checkpoint."),
     ("integer", "keep_checkpoint_max", "Checkpoints to keep."),
-    ("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often."),
+    ("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often (a run of fewer "
+                                     "than 10x this many steps logs about 10 times)."),
 )
 
 

@@ -8,9 +8,10 @@ from absl import flags
 
 from bert_tf1 import compat
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
-from bert_tf1.cli import print_eval_results, run_absl, run_main
+from bert_tf1.cli import run_absl, run_main
 from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
 from bert_tf1.data import tasks
+from bert_tf1.data.fileio import DEFAULT_ENCODING
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import heads
 from bert_tf1.modeling.tokenization import TOKENIZER_CHOICES
@@ -33,7 +34,9 @@ def define_flags(flag_values=None):
     # --- google-research/bert's flags, same names and defaults ---
     define("string", "data_dir", "The input data dir (or file/archive, per task).")
     define("string", "bert_config_file", "bert_config.json of a checkpoint run.")
-    define("string", "task_name", "The name of the task to train (--list_tasks lists them).")
+    define("string", "task_name", "The name of the task to train: a registered dataset "
+           "or a generic format (csv, tsv, jsonl, folder); --list_tasks prints each with its "
+           "files, columns and labels (also in docs/tasks.md).")
     define("string", "vocab_file", "WordPiece vocabulary of a checkpoint run.")
     define("string", "output_dir", "Output directory: local path, gs:// or s3://.")
     define("string", "init_checkpoint", "Initial checkpoint: a pre-trained BERT "
@@ -52,7 +55,7 @@ def define_flags(flag_values=None):
     define("string", "tpu_job_name", "TPU worker job name (TPU pods; usually unset).")
     define("string", "bert_hub_module_handle", "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---
-    define("string", "task", "Alias of --task_name.")
+    define("string", "task", "Alias of --task_name (see --list_tasks).")
     define("bool", "list_tasks", "Print every registered task with its files and columns, "
            "then exit.", default=False)
     define("enum", "head", "Classifier head: " + "; ".join(
@@ -79,6 +82,9 @@ def define_flags(flag_values=None):
     define("string", "train_file", "Override the train file (relative to data_dir).")
     define("string", "dev_file", "Override the dev file.")
     define("string", "test_file", "Override the test file.")
+    define("string", "encoding", "Text encoding of the data files, read strictly (a bad byte "
+           "is an error naming file and line), e.g. cp1252 or latin-1 (default: the task's, "
+           "%s for every built-in task)." % DEFAULT_ENCODING, default=None)
     define("multi_string", "task_option", "Other task options as key=value, read as the "
            "option's type: skip_empty=false, text_a=2, labels=neg,pos, label_range=0,5, "
            "delimiter=tab, email=auto, language=de (xnli), filter=source:imdb|rt (repeatable).",
@@ -139,7 +145,7 @@ def task_options_from_flags(values):
 
     >>> task_options_from_flags(dict(text_a_column="2", text_b_column=None, label_column=None,
     ...     label_list=None, header=None, train_file=None, dev_file=None, test_file=None,
-    ...     task_option=["skip_empty=false"], task_name="csv"))
+    ...     encoding=None, task_option=["skip_empty=false"], task_name="csv"))
     {'text_a': 2, 'skip_empty': False}
     """
     spec = _task_spec(values)
@@ -152,8 +158,8 @@ def task_options_from_flags(values):
         options["labels"] = list(values["label_list"])
     if values["header"] is not None:
         options["header"] = values["header"]
-    for name in ("train_file", "dev_file", "test_file"):
-        if values[name]:
+    for name in ("train_file", "dev_file", "test_file", "encoding"):
+        if values.get(name):
             options[name] = values[name]
     return tasks.parse_option_pairs(values["task_option"], spec, options)
 
@@ -172,10 +178,8 @@ def settings_from_flags(values):
 
 
 def list_tasks():
-    """Prints every registered task with its files and columns (--list_tasks)."""
-    for name in tasks.task_names():
-        print(tasks.describe_task(tasks.get_task(name)))
-        print()
+    """Prints every registered task with its files and columns (--list_tasks; docs/tasks.md)."""
+    print(tasks.tasks_help(), end="")
 
 
 def main(argv):
@@ -187,7 +191,8 @@ def main(argv):
     def call():
         compat.setup_tf1(log_level="INFO")
         produced = run_classifier(settings_from_flags(FLAGS.flag_values_dict()))
-        print_eval_results(produced.get("eval_results"))
+        if produced.get("results_table"):
+            print(produced["results_table"])
         if produced.get("export"):
             print("exported the model to %s" % produced["export"]["export_dir"])
 

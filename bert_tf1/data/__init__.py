@@ -10,6 +10,11 @@ paths), sampling (subsets, dev splits), fixtures (tiny datasets for tests).
 """
 from bert_tf1.data.examples import InputExample, PaddingInputExample  # noqa: F401
 from bert_tf1.data.fileio import open_text  # noqa: F401
-from bert_tf1.data.loading import has_split, load_examples, resolve_task  # noqa: F401
+from bert_tf1.data.loading import (  # noqa: F401
+    has_split,
+    load_examples,
+    resolve_task,
+    split_source,
+)
 from bert_tf1.data.sampling import sample_examples, stratified_split  # noqa: F401
 from bert_tf1.data.tasks import TaskSpec, get_task, register_task, task_names  # noqa: F401

@@ -5,6 +5,7 @@ Local paths go through the builtins. Paths with a scheme (gs://, s3://, hdfs://)
 without TensorFlow. Remote operations are retried on transient failures and fail with one error
 naming the path and the endpoint (runtime.io_errors).
 """
+import codecs
 import os
 import posixpath
 import re
@@ -13,6 +14,10 @@ from bert_tf1.errors import BertTF1Error, located
 from bert_tf1.runtime.io_errors import raise_if_unreachable, with_retries
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# The one default text encoding of the data layer (the task spec's `encoding` field and
+# run_classifier_hub.py's --encoding take it from here). Strict: a wrong byte is an error naming
+# its file and line, never a silent replacement character.
+DEFAULT_ENCODING = "utf-8"
 
 
 def is_remote(path):
@@ -38,43 +43,77 @@ def open_binary(path):
     return open(path, "rb")
 
 
-def open_text(path):
-    """Opens `path` for reading strict UTF-8 text; invalid bytes raise UnicodeDecodeError.
+def check_encoding(encoding):
+    """Returns the codec name of `encoding` (e.g. "cp1252"), or raises BertTF1Error.
 
-    Readers that need to name the bad line use `read_lines` instead.
+    The readers split files into lines on b"\\n" before decoding (to name the bad line), so
+    only encodings that write "\\n" as that one byte are accepted: UTF-16/32 are not.
+
+    >>> check_encoding("latin-1"), check_encoding("UTF8")
+    ('iso8859-1', 'utf-8')
+    """
+    try:
+        name = codecs.lookup(encoding).name
+    except (LookupError, TypeError):
+        raise BertTF1Error("unknown text encoding %r; expected a Python codec name such as "
+                           "utf-8, cp1252 or latin-1" % (encoding,))
+    if "\n".encode(name) != b"\n":
+        raise BertTF1Error("encoding %r is not supported: files are read line by line, so the "
+                           "encoding must write a newline as the single byte 0x0a (UTF-8, "
+                           "cp1252, latin-1, ...); re-encode the file with iconv -t UTF-8"
+                           % (encoding,))
+    return name
+
+
+def open_text(path, encoding=DEFAULT_ENCODING):
+    """Opens `path` for reading strict text (default UTF-8); invalid bytes raise
+    UnicodeDecodeError. Readers that need to name the bad line use `read_lines` instead.
     """
     if is_remote(path):
-        return _gfile().GFile(path, "r")  # GFile decodes as strict UTF-8 in text mode
-    return open(path, "r", encoding="utf-8", errors="strict", newline="")
+        return codecs.getreader(encoding)(_gfile().GFile(path, "rb"), errors="strict")
+    return open(path, "r", encoding=encoding, errors="strict", newline="")
+
+
+def decode_text(data, path, first_line=1, encoding=DEFAULT_ENCODING):
+    """Decodes `data` strictly; on failure raises BertTF1Error naming file, line and column.
+
+    >>> decode_text(b"caf\\xe9", "a.txt", encoding="cp1252")
+    'café'
+    """
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        line = first_line + data.count(b"\n", 0, err.start)
+        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        name = "UTF-8" if codecs.lookup(encoding).name == "utf-8" else encoding
+        raise BertTF1Error(located(path, "invalid %s (byte 0x%02x at column %d); expected %s "
+                                   "text: pass its encoding (--encoding=cp1252 for a Windows "
+                                   "file, --encoding=latin-1) or re-encode the file, e.g. with "
+                                   "iconv -t UTF-8" % (name, data[err.start], column, name),
+                                   line=line))
 
 
 def decode_utf8(data, path, first_line=1):
-    """Decodes `data` as strict UTF-8; on failure raises BertTF1Error naming file and line.
+    """decode_text as strict UTF-8 (uploads and stdin: UTF-8 by definition).
 
     >>> decode_utf8(b"caf\\xc3\\xa9", "a.txt")
     'café'
     """
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = first_line + data.count(b"\n", 0, err.start)
-        column = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
-        raise BertTF1Error(located(path, "invalid UTF-8 (byte 0x%02x at column %d); expected "
-                                   "UTF-8 text: re-encode the file, e.g. with iconv -t UTF-8"
-                                   % (data[err.start], column), line=line))
+    return decode_text(data, path, first_line)
 
 
-def read_lines(path):
+def read_lines(path, encoding=DEFAULT_ENCODING):
     """Yields (line_number, text) for each line of `path`, 1-based, newline kept.
 
     Decodes line by line so an invalid byte is reported with its line; a UTF-8 byte-order mark
     on the first line is dropped (Excel writes one).
     """
+    utf8 = codecs.lookup(encoding).name == "utf-8"
     with open_binary(path) as handle:
         for number, raw in enumerate(handle, start=1):
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+            if number == 1 and utf8 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]
-            yield number, decode_utf8(raw, path, first_line=number)
+            yield number, decode_text(raw, path, first_line=number, encoding=encoding)
 
 
 def read_bytes(path):

@@ -93,6 +93,21 @@ def has_split(task, data_dir, split, **options):
     return True
 
 
+def split_source(task, data_dir, split, **options):
+    """'<split> split of <file or folder>' for error messages about a split's examples
+    (data_dir alone when the split's file cannot be located).
+
+    >>> split_source("csv", "my_data", "train")  # doctest: +SKIP
+    'train split of my_data/train.csv'
+    """
+    spec = _configured(task, options)
+    try:
+        path, _ = locate(spec.for_split(split), data_dir, split)
+    except BertTF1Error:
+        path = data_dir
+    return "%s split of %s" % (split, path)
+
+
 def _train_rows(spec, data_dir):
     try:
         return read_rows(spec, data_dir, "train")
@@ -290,9 +305,11 @@ def _records(view, path, kind, skip=()):
     if kind in ("tsv", "csv"):
         delimiter = view.delimiter or ("\t" if kind == "tsv" else ",")
         return readers.read_delimited(path, delimiter=delimiter, quoting=view.quoting,
-                                      header=view.header, skip_malformed=view.skip_malformed)
+                                      header=view.header, skip_malformed=view.skip_malformed,
+                                      encoding=view.encoding)
     if kind == "jsonl":
-        return readers.read_jsonl(path)
+        return readers.read_jsonl(path, view.encoding)
     if kind == "tar":
-        return readers.read_tar_classes(path, view.tar_root, view.class_dirs, view.email)
-    return readers.read_class_folders(path, view.class_dirs, view.email, skip)
+        return readers.read_tar_classes(path, view.tar_root, view.class_dirs, view.email,
+                                        view.encoding)
+    return readers.read_class_folders(path, view.class_dirs, view.email, skip, view.encoding)

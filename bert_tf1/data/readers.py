@@ -58,23 +58,25 @@ def available_fields(record):
     return "the row has %d columns" % len(record.values)
 
 
-def read_delimited(path, delimiter="\t", quoting="none", header=False, skip_malformed=False):
+def read_delimited(path, delimiter="\t", quoting="none", header=False, skip_malformed=False,
+                   encoding=fileio.DEFAULT_ENCODING):
     """Yields one Record per row of a TSV/CSV file.
 
     Args:
-      path: file to read (strict UTF-8).
+      path: file to read (strict `encoding`, default UTF-8).
       delimiter: "\\t" for GLUE TSV, "," for CSV.
       quoting: "none" reads quotes as text (csv.QUOTE_NONE, as google-research/bert's
         `_read_tsv` does: GLUE sentences contain unbalanced quotes); "minimal" honours CSV
         quoting, so a quoted field may hold the delimiter or span several lines.
       header: whether the first row holds column names.
       skip_malformed: drop rows whose column count differs instead of raising.
+      encoding: the file's text encoding (bert_tf1.data.fileio.check_encoding).
 
     Every row must have as many columns as the header (or, without one, as the first row).
     """
     csv.field_size_limit(min(sys.maxsize, 2 ** 31 - 1))  # one long document can exceed 128 KiB
     mode = csv.QUOTE_NONE if quoting == "none" else csv.QUOTE_MINIMAL
-    lines = (text for _, text in fileio.read_lines(path))
+    lines = (text for _, text in fileio.read_lines(path, encoding))
     reader = csv.reader(lines, delimiter=delimiter, quoting=mode)
     names, expected, reference = None, None, None
     start, skipped = 1, 0
@@ -111,9 +113,9 @@ def _kind(delimiter):
     return {"\t": "TSV", ",": "CSV"}.get(delimiter, "delimited")
 
 
-def read_jsonl(path):
+def read_jsonl(path, encoding=fileio.DEFAULT_ENCODING):
     """Yields one Record per non-blank line of a JSON Lines file; each line must be an object."""
-    for line, text in fileio.read_lines(path):
+    for line, text in fileio.read_lines(path, encoding):
         if not text.strip():
             continue
         try:
@@ -148,7 +150,8 @@ def class_classifier(class_dirs=None):
     return classify
 
 
-def read_class_folders(root, class_dirs=None, email=False, skip=()):
+def read_class_folders(root, class_dirs=None, email=False, skip=(),
+                       encoding=fileio.DEFAULT_ENCODING):
     """Yields one Record per file under the class folders of `root` (one file = one example).
 
     A folder whose name classifies (see `class_classifier`) gives its label to every file
@@ -162,6 +165,7 @@ def read_class_folders(root, class_dirs=None, email=False, skip=()):
         "auto" (e-mail when the file starts like one, else UTF-8 text).
       skip: names of folders directly in `root` to leave out (the other splits' dev/ and test/
         when `root` is data_dir read as the train split).
+      encoding: text encoding of the non-e-mail files (e-mails declare their own charsets).
     """
     classify = class_classifier(class_dirs)
     for label, folder, files in _class_folders(root, classify, skip):
@@ -173,7 +177,7 @@ def read_class_folders(root, class_dirs=None, email=False, skip=()):
             _LOG.warning("%s: class folder of label '%s' holds no example files; the run has "
                          "no examples of it from there", folder, label)
         for path in examples:
-            text = decode_example(fileio.read_bytes(path), path, email)
+            text = decode_example(fileio.read_bytes(path), path, email, encoding)
             yield Record(path, None, {"text": text, "label": label}, None)
 
 
@@ -215,22 +219,22 @@ def _is_example_file(name, email, siblings):
     return not (name.endswith(".json") and name[:-5] + ".txt" in siblings)
 
 
-def decode_example(raw, source, email=False):
+def decode_example(raw, source, email=False, encoding=fileio.DEFAULT_ENCODING):
     """Turns the bytes of a one-example file into its text (see `read_class_folders`).
 
     Surrounding whitespace is stripped: a file's final newline is not part of the example.
     """
     if email and source.endswith(".json"):
-        raw = _json_message(raw, source)
+        raw = _json_message(raw, source, encoding)
     if email is True or (email == "auto" and email_text.looks_like_email(raw)):
         return email_text.message_text(raw)
-    return fileio.decode_utf8(raw, source).strip()
+    return fileio.decode_text(raw, source, encoding=encoding).strip()
 
 
-def _json_message(raw, source):
+def _json_message(raw, source, encoding):
     """The raw message inside a {"text": ...} JSON file (npm's SpamAssassin copy)."""
     try:
-        value = json.loads(fileio.decode_utf8(raw, source))
+        value = json.loads(fileio.decode_text(raw, source, encoding=encoding))
     except ValueError as err:
         raise BertTF1Error(located(source, "bad JSON: %s" % err))
     if not isinstance(value, dict) or not isinstance(value.get("text"), str):
@@ -238,7 +242,8 @@ def _json_message(raw, source):
     return value["text"].encode("utf-8")
 
 
-def read_tar_classes(archive, root, class_dirs=None, email=False):
+def read_tar_classes(archive, root, class_dirs=None, email=False,
+                     encoding=fileio.DEFAULT_ENCODING):
     """Yields one Record per file ROOT/<class>/<file> inside a tar(.gz) archive, unextracted.
 
     E.g. root "aclImdb/train" reads aclImdb_v1.tar.gz's aclImdb/train/pos/*.txt and
@@ -272,5 +277,5 @@ def read_tar_classes(archive, root, class_dirs=None, email=False):
                          "has no examples of it from there", archive, prefix, folder, label)
     for name, label, raw in sorted(found, key=lambda item: item[0]):
         source = "%s[%s]" % (archive, name)
-        yield Record(source, None, {"text": decode_example(raw, source, email), "label": label},
-                     None)
+        yield Record(source, None, {"text": decode_example(raw, source, email, encoding),
+                                    "label": label}, None)

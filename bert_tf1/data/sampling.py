@@ -16,7 +16,7 @@ from bert_tf1.errors import BertTF1Error
 _PLAIN = "pass stratify=False and balance=False for a plain random choice"
 
 
-def sample_examples(examples, n, seed=0, stratify=False, balance=False):
+def sample_examples(examples, n, seed=0, stratify=False, balance=False, source=None):
     """Returns `n` of `examples`, chosen by `seed`, in their original order.
 
     Args:
@@ -26,6 +26,8 @@ def sample_examples(examples, n, seed=0, stratify=False, balance=False):
       stratify: keep each label's share as in `examples` (classification labels only).
       balance: take n // k examples of each of the k labels (the first n % k labels in sorted
         order take one more); raises if a label has too few.
+      source: where the examples come from (e.g. "train split of data/train.csv"), named in
+        errors.
 
     >>> from bert_tf1.data.examples import InputExample
     >>> pool = [InputExample("train-%d" % i, "text", label=str(i % 2)) for i in range(10)]
@@ -39,17 +41,18 @@ def sample_examples(examples, n, seed=0, stratify=False, balance=False):
     if stratify and balance:
         raise BertTF1Error("sample_examples: choose stratify or balance, not both")
     if balance:
-        return _balanced(examples, n, seed)
+        return _balanced(examples, n, seed, source)
     if n >= len(examples):
         return examples
     if stratify:
-        chosen, _ = _stratified(examples, n, seed, "stratified sampling")
+        chosen, _ = _stratified(examples, n, seed, "stratified sampling", source)
         return chosen
     keep = set(random.Random(seed).sample(range(len(examples)), n))
     return [example for index, example in enumerate(examples) if index in keep]
 
 
-def stratified_split(examples, dev_fraction=None, dev_size=None, seed=0, stratify=True):
+def stratified_split(examples, dev_fraction=None, dev_size=None, seed=0, stratify=True,
+                     source=None):
     """Splits `examples` into (train, dev), each in original order, for tasks without a dev split.
 
     Args:
@@ -58,6 +61,7 @@ def stratified_split(examples, dev_fraction=None, dev_size=None, seed=0, stratif
       dev_size: number of examples for dev, in [1, len(examples) - 1].
       seed: the same seed and input always give the same split.
       stratify: keep label shares equal in both parts; False for regression or unlabelled data.
+      source: where the examples come from, named in errors (see sample_examples).
 
     >>> from bert_tf1.data.examples import InputExample
     >>> pool = [InputExample("train-%d" % i, "text", label=str(i % 2)) for i in range(10)]
@@ -79,32 +83,55 @@ def stratified_split(examples, dev_fraction=None, dev_size=None, seed=0, stratif
                            "1..%d for %d examples, found %r" % (len(examples) - 1,
                                                                  len(examples), dev_size))
     if stratify:
-        dev, train = _stratified(examples, dev_size, seed, "stratified split")
+        dev, train = _stratified(examples, dev_size, seed, "stratified split", source)
         return train, dev
     keep = set(random.Random(seed).sample(range(len(examples)), dev_size))
     return ([example for index, example in enumerate(examples) if index not in keep],
             [example for index, example in enumerate(examples) if index in keep])
 
 
-def _stratified(examples, n, seed, purpose):
+def _where(source):
+    return " (%s)" % source if source else ""
+
+
+def _stratified(examples, n, seed, purpose, source=None):
     """(n examples keeping label shares, the others), both in original order."""
     # scikit-learn (~1 s to import) only when a split is made: the data layer stays light.
     from sklearn.model_selection import train_test_split
 
-    labels = _class_labels(examples, purpose)
+    labels = _class_labels(examples, purpose, source)
+    # scikit-learn's own messages name neither the class nor the file: check its two
+    # preconditions here and say which class, where, and what to do.
+    counts = collections.Counter(labels)
+    rare = sorted(label for label, count in counts.items() if count < 2)
+    if rare:
+        raise BertTF1Error(
+            "%s of %d from %d examples%s: class %s %s only one example, and a stratified "
+            "choice needs at least 2 of each class; add examples of %s, remove %s, or %s"
+            % (purpose, n, len(examples), _where(source), ", ".join(repr(r) for r in rare),
+               "has" if len(rare) == 1 else "each have", "it" if len(rare) == 1 else "them",
+               "it" if len(rare) == 1 else "them", _PLAIN))
+    for part, size in (("the chosen part", n), ("the rest", len(examples) - n)):
+        if size < len(counts):
+            raise BertTF1Error(
+                "%s of %d from %d examples%s: %s would hold %d examples, fewer than the %d "
+                "classes, so it cannot hold one of each; choose a size between %d and %d"
+                % (purpose, n, len(examples), _where(source), part, size, len(counts),
+                   len(counts), len(examples) - len(counts)))
     try:
         chosen, _ = train_test_split(list(range(len(examples))), train_size=n,
                                      random_state=seed, stratify=labels)
     except ValueError as err:  # e.g. a label with a single example, or n < number of labels
-        raise BertTF1Error("%s of %d from %d examples: %s" % (purpose, n, len(examples), err))
+        raise BertTF1Error("%s of %d from %d examples%s: %s" % (purpose, n, len(examples),
+                                                                _where(source), err))
     keep = set(chosen)
     return ([example for index, example in enumerate(examples) if index in keep],
             [example for index, example in enumerate(examples) if index not in keep])
 
 
-def _balanced(examples, n, seed):
+def _balanced(examples, n, seed, source=None):
     by_label = collections.defaultdict(list)
-    for index, label in enumerate(_class_labels(examples, "balanced sampling")):
+    for index, label in enumerate(_class_labels(examples, "balanced sampling", source)):
         by_label[label].append(index)
     labels = sorted(by_label)
     rng = random.Random(seed)
@@ -112,19 +139,20 @@ def _balanced(examples, n, seed):
     for position, label in enumerate(labels):
         quota = n // len(labels) + (1 if position < n % len(labels) else 0)
         if quota > len(by_label[label]):
-            raise BertTF1Error("balanced sampling of n=%d needs %d examples of label %r, found "
-                               "%d" % (n, quota, label, len(by_label[label])))
+            raise BertTF1Error("balanced sampling of n=%d%s needs %d examples of label %r, "
+                               "found %d" % (n, _where(source), quota, label,
+                                             len(by_label[label])))
         keep.update(rng.sample(by_label[label], quota))
     return [example for index, example in enumerate(examples) if index in keep]
 
 
-def _class_labels(examples, purpose):
+def _class_labels(examples, purpose, source=None):
     labels = [example.label for example in examples]
     unlabelled = sum(label is None for label in labels)
     if unlabelled:
-        raise BertTF1Error("%s needs labelled examples; %d of %d have label None (%s)"
-                           % (purpose, unlabelled, len(labels), _PLAIN))
+        raise BertTF1Error("%s%s needs labelled examples; %d of %d have label None (%s)"
+                           % (purpose, _where(source), unlabelled, len(labels), _PLAIN))
     if any(not isinstance(label, str) for label in labels):
-        raise BertTF1Error("%s needs class labels; found numeric (regression) labels (%s)"
-                           % (purpose, _PLAIN))
+        raise BertTF1Error("%s%s needs class labels; found numeric (regression) labels (%s)"
+                           % (purpose, _where(source), _PLAIN))
     return labels

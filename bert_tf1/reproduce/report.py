@@ -136,7 +136,8 @@ def comparison_rows(references, runs):
     return rows
 
 
-def _format(value):
+def format_value(value):
+    """A table cell: 4 decimals, integers as such, "—" for None/NaN (shared with run_report)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
     if isinstance(value, float) and not value.is_integer():
@@ -144,7 +145,8 @@ def _format(value):
     return "%d" % value if isinstance(value, (int, float)) else str(value)
 
 
-def _format_seconds(value):
+def format_seconds(value):
+    """Whole seconds, or "—"."""
     return "—" if value is None else "%.0f" % value
 
 
@@ -173,7 +175,8 @@ def recomputed_metrics(run):
     return values
 
 
-def _save_figure(figure, path):
+def save_figure(figure, path):
+    """Writes a matplotlib figure as PNG to `path` (local, gs://, s3://) atomically; closes it."""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
@@ -183,7 +186,8 @@ def _save_figure(figure, path):
     return path
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend."""
     matplotlib.use("Agg")  # no display on servers and CI
 
     return plt
@@ -195,7 +199,7 @@ def plot_loss_curves(runs, path):
     runs = [run for run in runs if run["history"] or run.get("event_losses")]
     if not runs:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(6.4, 3.8))
     for run in runs:
         color = None
@@ -205,8 +209,10 @@ def plot_loss_curves(runs, path):
             color = axes.lines[-1].get_color()
             window = max(1, len(losses) // 20)
             smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+            # A window of 1 is the raw curve: "mean of 1" only puzzled readers.
             axes.plot(steps[window - 1:], smooth, color=color, linewidth=1.8,
-                      label="%s (mean of %d)" % (run["variant"], window))
+                      label=run["variant"] if window == 1 else "%s (running mean of %d steps)"
+                      % (run["variant"], window))
         if run.get("event_losses"):
             steps, losses = zip(*run["event_losses"])
             axes.plot(steps, losses, "o", color=color, markersize=4,
@@ -215,7 +221,7 @@ def plot_loss_curves(runs, path):
     axes.set_ylabel("training loss")
     axes.set_title("Training loss")
     axes.legend()
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_confusion_matrix(run, path):
@@ -226,22 +232,39 @@ def plot_confusion_matrix(run, path):
         return None
     gold, probabilities, labels = arrays
     matrix = sk.confusion_matrix(gold, probabilities.argmax(axis=1), labels=range(len(labels)))
-    plt = _pyplot()
-    size = 2.2 + 0.5 * len(labels)
-    figure, axes = plt.subplots(figsize=(size, size))
-    axes.imshow(matrix, cmap="Blues")
-    for i in range(len(labels)):
-        for j in range(len(labels)):
-            axes.text(j, i, str(matrix[i, j]), ha="center", va="center",
-                      color="white" if matrix[i, j] > matrix.max() / 2 else "black")
-    axes.set_xticks(range(len(labels)))
-    axes.set_yticks(range(len(labels)))
-    axes.set_xticklabels(labels)
-    axes.set_yticklabels(labels)
+    return draw_confusion_matrix(matrix, labels, "Confusion matrix: %s" % run["variant"], path)
+
+
+def draw_confusion_matrix(matrix, labels, title, path):
+    """Draws a confusion matrix (rows gold, columns predicted) into a PNG; returns path.
+
+    Readable up to ~20 classes: the figure grows with the classes, x labels are rotated (5
+    names side by side overlapped), and cells are shaded by their share of the gold row so a
+    small class's errors show as clearly as a large one's.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    n = len(labels)
+    plt = pyplot()
+    size = 2.8 + 0.42 * n
+    font = 9 if n <= 10 else 7
+    figure, axes = plt.subplots(figsize=(size + 1.0, size))
+    rows = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    image = axes.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    for i in range(n):
+        for j in range(n):
+            axes.text(j, i, "%d" % matrix[i, j], ha="center", va="center", fontsize=font,
+                      color="white" if shares[i, j] > 0.5 else "black")
+    axes.set_xticks(range(n))
+    axes.set_yticks(range(n))
+    axes.set_xticklabels(labels, rotation=45, ha="right", rotation_mode="anchor",
+                         fontsize=font)
+    axes.set_yticklabels(labels, fontsize=font)
     axes.set_xlabel("predicted")
     axes.set_ylabel("gold")
-    axes.set_title("Confusion matrix: %s" % run["variant"])
-    return _save_figure(figure, path)
+    axes.set_title(title)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="share of the gold row")
+    return save_figure(figure, path)
 
 
 def plot_roc(runs, path):
@@ -257,7 +280,7 @@ def plot_roc(runs, path):
         curves.append((run["variant"], fpr, tpr, sk.auc(fpr, tpr)))
     if not curves:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(4.8, 4.8))
     for variant, fpr, tpr, area in curves:
         axes.plot(fpr, tpr, label="%s (AUC %.4f)" % (variant, area))
@@ -266,7 +289,7 @@ def plot_roc(runs, path):
     axes.set_ylabel("true positive rate")
     axes.set_title("ROC")
     axes.legend(loc="lower right")
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
 def _settings_line(settings, names):
@@ -290,10 +313,10 @@ def render_markdown(report):
               "| metric | %s | reference | reference model | source |" % " | ".join(variants),
               "|---|%s|---|---|---|" % "|".join("---" for _ in variants)]
     for row in report["rows"]:
-        measured = " | ".join(_format(row["measured"][v]) for v in variants)
+        measured = " | ".join(format_value(row["measured"][v]) for v in variants)
         source = row["source"] + (" (%s)" % row["note"] if row["note"] else "")
         lines.append("| %s | %s | %s | %s | %s |" % (row["metric"], measured,
-                                                     _format(row["reference"]), row["model"],
+                                                     format_value(row["reference"]), row["model"],
                                                      source))
     lines += ["", "## Runs", "",
               "| variant | train seconds | examples evaluated | accuracy (sklearn, from "
@@ -301,8 +324,9 @@ def render_markdown(report):
     for run in report["runs"]:
         check = run["recomputed"]
         lines.append("| %s | %s | %s | %s | %s |" % (
-            run["variant"], _format_seconds(run["train_seconds"]), _format(check.get("examples")),
-            _format(check.get("accuracy")), _settings_line(run["settings"], _SHOWN_SETTINGS)))
+            run["variant"], format_seconds(run["train_seconds"]),
+            format_value(check.get("examples")), format_value(check.get("accuracy")),
+            _settings_line(run["settings"], _SHOWN_SETTINGS)))
     if report["overrides"]:
         lines += ["", "Deviations from the recipe (given on the command line): %s" % ", ".join(
             "%s=%s" % item for item in sorted(report["overrides"].items()))]
@@ -339,7 +363,7 @@ def build_report(recipe, runs, report_dir, overrides=None, environment="", model
     if path:
         plots["roc"] = path
     for run in runs:
-        name = "confusion_%s" % _file_safe(run["variant"])
+        name = "confusion_%s" % file_safe(run["variant"])
         path = plot_confusion_matrix(run, os.path.join(report_dir, name + ".png"))
         if path:
             plots[name] = path
@@ -359,5 +383,6 @@ def build_report(recipe, runs, report_dir, overrides=None, environment="", model
     return report
 
 
-def _file_safe(name):
+def file_safe(name):
+    """`name` with every character but letters, digits, - and _ replaced by _ (file names)."""
     return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)

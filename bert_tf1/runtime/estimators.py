@@ -32,6 +32,12 @@ def make_run_config(output_dir, use_tpu=False, tpu_name=None, tpu_zone=None, gcp
       The rest are google-research/bert's flags of the same names, plus keep_checkpoint_max,
       tf_random_seed (`seed`) and the logging/summary intervals.
     """
+    if not use_tpu and log_step_count_steps:
+        # TPUEstimator logs examples/sec every ceil(log_step_count_steps / iterations_per_loop)
+        # session runs, assuming one run is a whole TPU loop; on CPU/GPU a run is one step, so
+        # 100 / 1000 became a line after every step, drowning the progress lines. Scaled, the
+        # line comes every log_step_count_steps steps as asked.
+        log_step_count_steps *= iterations_per_loop
     if use_tpu and not (tpu_name or master or cluster_resolver):
         raise BertTF1Error("--use_tpu=true needs --tpu_name (or --master): which TPU to use")
     resolver = cluster_resolver

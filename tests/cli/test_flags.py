@@ -22,7 +22,7 @@ from bert_tf1.pretraining.pipeline import PretrainingSettings
 # Flags with no library setting behind them (CLI behaviour only).
 CLI_ONLY = {"task", "list_tasks", "text_a_column", "text_b_column", "label_column",
             "label_list", "header", "train_file", "dev_file", "test_file", "task_option",
-            "progress", "input_file", "output_file", "vocab_file"}
+            "progress", "encoding", "input_file", "output_file", "vocab_file"}
 
 
 def defined(define_flags):

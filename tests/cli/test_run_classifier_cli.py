@@ -10,7 +10,7 @@ from absl import flags
 from support import REPO_ROOT, run_python
 
 from bert_tf1.cli import run_classifier_hub as cli
-from bert_tf1.data import fixtures, load_examples
+from bert_tf1.data import fixtures, load_examples, tasks
 from bert_tf1.errors import BertTF1Error
 
 
@@ -153,3 +153,9 @@ def test_list_tasks_prints_every_task_with_its_files_and_columns():
     assert "train train.csv" in " ".join(blocks["csv"].split())
     assert "dev   dev.csv (optional: carved from train when absent)" in blocks["csv"]
     assert "columns: text_a=text, label=label, header row" in blocks["csv"]
+    assert result.stdout == tasks.tasks_help()  # the same text as docs/tasks.md
+
+
+def test_encoding_flag_becomes_the_task_option_and_defaults_to_the_tasks():
+    assert options("--task_name=csv", "--encoding=cp1252") == {"encoding": "cp1252"}
+    assert "encoding" not in options("--task_name=csv")

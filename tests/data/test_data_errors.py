@@ -122,8 +122,50 @@ def test_empty_file_in_a_class_folder(tmp_path):
 def test_invalid_utf8_names_file_and_line(tmp_path):
     write(tmp_path / "train.tsv", b"sentence\tlabel\nok\t1\nbad \xff byte\t0\n")
     assert error_of("sst2", str(tmp_path), "train") == (
-        "%s:3: invalid UTF-8 (byte 0xff at column 5); expected UTF-8 text: re-encode the file, "
-        "e.g. with iconv -t UTF-8" % (tmp_path / "train.tsv"))
+        "%s:3: invalid UTF-8 (byte 0xff at column 5); expected UTF-8 text: pass its encoding "
+        "(--encoding=cp1252 for a Windows file, --encoding=latin-1) or re-encode the file, e.g. "
+        "with iconv -t UTF-8" % (tmp_path / "train.tsv"))
+
+
+@pytest.mark.parametrize("name, files", [
+    ("csv", {"train.csv": "text,label\ncaf\u00e9 \u2013 ok,a\nb,b\n"}),
+    ("jsonl", {"train.jsonl": '{"text": "caf\u00e9 \u2013 ok", "label": "a"}\n'
+                              '{"text": "b", "label": "b"}\n'}),
+    ("folder", {"train/a/1.txt": "caf\u00e9 \u2013 ok", "train/b/2.txt": "b"}),
+])
+def test_encoding_option_reads_cp1252_files_in_every_reader(name, files, tmp_path):
+    for path, text in files.items():
+        write(tmp_path / path, text.encode("cp1252"))
+    with pytest.raises(BertTF1Error, match="invalid UTF-8 .*--encoding=cp1252"):
+        load_examples(name, str(tmp_path), "train")
+    examples = load_examples(name, str(tmp_path), "train", encoding="cp1252")
+    assert sorted(e.text_a for e in examples) == ["b", "caf\u00e9 \u2013 ok"]
+
+
+def test_encoding_option_reads_a_cp1252_tar_archive(tmp_path):
+    import io
+    import tarfile
+
+    archive = str(tmp_path / "aclImdb_v1.tar.gz")
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, text in (("aclImdb/train/pos/1.txt", "caf\u00e9"),
+                             ("aclImdb/train/neg/2.txt", "na\u00efve")):
+            raw = text.encode("cp1252")
+            info = tarfile.TarInfo(member)
+            info.size = len(raw)
+            tar.addfile(info, io.BytesIO(raw))
+    examples = load_examples("imdb", archive, "train", encoding="cp1252")
+    assert sorted(e.text_a for e in examples) == ["caf\u00e9", "na\u00efve"]
+
+
+@pytest.mark.parametrize("encoding, message", [
+    ("klingon", "unknown text encoding 'klingon'"),
+    ("utf-16", "encoding 'utf-16' is not supported: files are read line by line"),
+])
+def test_unusable_encodings_are_one_clear_error(encoding, message, tmp_path):
+    write(tmp_path / "train.csv", "text,label\na,b\n")
+    with pytest.raises(BertTF1Error, match=message):
+        load_examples("csv", str(tmp_path), "train", encoding=encoding)
 
 
 def test_invalid_utf8_in_a_one_example_file_and_in_a_tar(tmp_path):

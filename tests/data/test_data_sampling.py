@@ -81,8 +81,16 @@ def test_unstratified_split_for_regression_labels():
      "dev size must leave at least one example in each part: expected 1..9 for 10 examples"),
     (lambda e: stratified_split(e + [InputExample("x", "t")], dev_size=2),
      "stratified split needs labelled examples; 1 of 11 have label None"),
-    (lambda e: stratified_split(e + [InputExample("x", "t", label="rare")], dev_size=2),
-     "stratified split of 2 from 11 examples: The least populated class"),
+    (lambda e: stratified_split(e + [InputExample("x", "t", label="rare")], dev_size=2,
+                                source="train split of data/train.csv"),
+     "stratified split of 2 from 11 examples (train split of data/train.csv): class 'rare' has "
+     "only one example, and a stratified choice needs at least 2 of each class; add examples of "
+     "it, remove it, or pass stratify=False"),
+    (lambda e: sample_examples(e + [InputExample("x", "t", label="rare")], 3, stratify=True),
+     "stratified sampling of 3 from 11 examples: class 'rare' has only one example"),
+    (lambda e: stratified_split(e, dev_size=1),
+     "stratified split of 1 from 10 examples: the chosen part would hold 1 examples, fewer than "
+     "the 2 classes, so it cannot hold one of each; choose a size between 2 and 8"),
 ])
 def test_sampling_errors(call, expected):
     with pytest.raises(BertTF1Error) as info:

@@ -38,6 +38,8 @@ def test_cpu_configuration_runs_the_same_estimator_off_tpu(tmp_path):
                                        predict_batch_size=4)
     assert not estimator._ctx._use_tpu  # pylint: disable=protected-access
     assert config.cluster_spec.as_dict() == {}
+    # examples/sec every 100 steps on CPU, not after every step (100 / iterations_per_loop)
+    assert estimator._log_every_n_steps == 100  # pylint: disable=protected-access
 
 
 @pytest.mark.parametrize("seconds, text", [(0, "0s"), (59.6, "1m00s"), (3725, "1h02m05s")])

@@ -24,4 +24,6 @@ from bert_tf1.data.tasks.registry import (  # noqa: F401 (the package's public n
     parse_option_pairs,
     register_task,
     task_names,
+    tasks_help,
+    tasks_markdown,
 )

@@ -81,7 +81,13 @@ register_task(TaskSpec(
     format="csv", header=True, delimiter=",",
     files={"train": ["train.csv"], "dev": ["dev.csv"], "test": ["test.csv"]},
     optional_splits=["dev"],
-    text_a="text", label="label"))
+    text_a="text", label="label"),
+    example="""\
+data_dir/train.csv    text,label
+                      "Great film, would watch again.",pos
+                      Dull and far too long.,neg
+data_dir/test.csv     text              (no label column: predicted only)
+                      What a ride!""")
 
 register_task(TaskSpec(
     name="tsv",
@@ -90,7 +96,12 @@ register_task(TaskSpec(
     format="tsv", header=True, delimiter="\t", quoting="none",
     files={"train": ["train.tsv"], "dev": ["dev.tsv"], "test": ["test.tsv"]},
     optional_splits=["dev"],
-    text_a="text", label="label"))
+    text_a="text", label="label"),
+    example="""\
+data_dir/train.tsv    text<TAB>label
+                      Great film, would watch again.<TAB>pos
+data_dir/dev.tsv      (optional) same columns
+data_dir/test.tsv     text              (no label column: predicted only)""")
 
 register_task(TaskSpec(
     name="jsonl",
@@ -99,7 +110,11 @@ register_task(TaskSpec(
     format="jsonl",
     files={"train": ["train.jsonl"], "dev": ["dev.jsonl"], "test": ["test.jsonl"]},
     optional_splits=["dev"],
-    text_a="text", label="label"))
+    text_a="text", label="label"),
+    example="""\
+data_dir/train.jsonl  {"text": "Great film, would watch again.", "label": "pos"}
+                      {"text": "Dull and far too long.", "label": "neg"}
+data_dir/test.jsonl   {"text": "What a ride!"}   (no label: predicted only)""")
 
 register_task(TaskSpec(
     name="folder",
@@ -109,4 +124,7 @@ register_task(TaskSpec(
                 "unless labels is given; email=True strips e-mail headers.",
     format="folder",
     files={"train": ["train", "."], "dev": ["dev"], "test": ["test"]}, optional_splits=["dev"],
-    text_a="text", label="label"))
+    text_a="text", label="label"),
+    example="""\
+data_dir/train/pos/001.txt, data_dir/train/neg/002.txt, ...   (one example per file)
+data_dir/test/pos/..., data_dir/test/neg/...                   (optional dev/ alike)""")

@@ -8,7 +8,9 @@ Built-in tasks live in bert_tf1.data.tasks.glue and bert_tf1.data.tasks.corpora.
 import copy
 import json
 import re
+import textwrap
 
+from bert_tf1.data.fileio import DEFAULT_ENCODING, check_encoding
 from bert_tf1.errors import BertTF1Error
 
 SPLITS = ("train", "dev", "test")
@@ -40,6 +42,7 @@ _DEFAULTS = (
     ("split_options", None),  # {split: {field: value}} for splits laid out differently
     ("skip_empty", False),  # drop examples with an empty text instead of raising
     ("skip_malformed", False),  # drop rows with a wrong column count instead of raising
+    ("encoding", DEFAULT_ENCODING),  # text encoding of the files (strict; e-mails: their own)
     # Splits that may be absent from data_dir: a run then carves them from train (see
     # has_split). Only "dev" makes sense: a flat spam/ + ham/ folder is a train split alone.
     ("optional_splits", None),
@@ -47,7 +50,8 @@ _DEFAULTS = (
 FIELDS = tuple(name for name, _ in _DEFAULTS)
 # Fields a user may override per run (load_examples(..., **options)).
 OPTION_FIELDS = ("text_a", "text_b", "label", "guid", "labels", "header", "delimiter", "quoting",
-                 "label_map", "label_range", "class_dirs", "email", "skip_empty", "skip_malformed")
+                 "label_map", "label_range", "class_dirs", "email", "skip_empty", "skip_malformed",
+                 "encoding")
 FILE_OPTIONS = {"train_file": "train", "dev_file": "dev", "test_file": "test"}
 _BOOL_FIELDS = ("header", "skip_empty", "skip_malformed")
 
@@ -205,6 +209,10 @@ def _validate(spec):
             and all(isinstance(label, str) for label in labels))):
         fail("labels must be a list of distinct strings, %r or None (inferred), found %r"
              % (REGRESSION, labels))
+    try:
+        check_encoding(spec.encoding)
+    except BertTF1Error as error:
+        fail(str(error))
     if spec.quoting not in ("none", "minimal"):
         fail("quoting must be 'none' or 'minimal', found %r" % (spec.quoting,))
     if spec.email not in (False, True, "auto") or spec.email in (0, 1) and \
@@ -232,7 +240,7 @@ OPTION_TYPES = {
     "text_a": "column", "text_b": "column", "label": "column", "guid": "column",
     "labels": "labels", "header": "bool", "delimiter": "delimiter", "quoting": "text",
     "label_map": "mapping", "label_range": "range", "class_dirs": "class_dirs",
-    "email": "email", "skip_empty": "bool", "skip_malformed": "bool",
+    "email": "email", "skip_empty": "bool", "skip_malformed": "bool", "encoding": "text",
     "train_file": "text", "dev_file": "text", "test_file": "text", "filter": "filter",
 }
 _TRUE = ("true", "yes", "on", "1")
@@ -453,8 +461,13 @@ def _json_option(text, fail):
 
 _REGISTRY = {}
 _ALIASES = {}
-def register_task(spec, aliases=(), overwrite=False):
+_EXAMPLES = {}
+
+
+def register_task(spec, aliases=(), overwrite=False, example=None):
     """Adds `spec` to the registry under spec.name (lower case) and optional `aliases`.
+
+    example: an optional few-line file layout shown by describe_task (--list_tasks).
 
     >>> register_task(TaskSpec(name="my-reviews", format="csv", header=True, text_a="text",
     ...                        label="stars", files={"train": ["reviews.csv"]}))  # doctest: +SKIP
@@ -465,6 +478,8 @@ def register_task(spec, aliases=(), overwrite=False):
     if not overwrite and (name in _REGISTRY or name in _ALIASES):
         raise BertTF1Error("task '%s' is already registered" % name)
     _REGISTRY[name] = spec
+    if example:
+        _EXAMPLES[name] = example.strip("\n")
     for alias in aliases:
         _ALIASES[alias.lower()] = name
 
@@ -498,9 +513,30 @@ def find_task(name):
         return None
 
 
-def describe_task(spec):
-    """A few lines on `spec` for `run_classifier_hub.py --list_tasks`: the name (and aliases),
-    the format, the files each split is read from, the columns and the description.
+def _columns_text(view):
+    """'text_a=3, text_b=4, label=0, header row' for one split's view of a spec."""
+    columns = ["%s=%s" % (field, getattr(view, field)) for field in ("text_a", "text_b", "label",
+                                                                      "guid")
+               if getattr(view, field) is not None]
+    if view.format in ("csv", "tsv") or view.header:
+        columns.append("header row" if view.header else "no header row")
+    return ", ".join(columns)
+
+
+def _labels_text(spec):
+    if spec.is_regression:
+        return "regression (a number%s)" % (
+            " in [%g, %g]" % tuple(spec.label_range) if spec.label_range else "")
+    if spec.labels is None:
+        return "inferred: the sorted label values of the train split (or --label_list)"
+    return ", ".join(spec.labels)
+
+
+def describe_task(spec, width=96):
+    """A few lines on `spec` for `run_classifier_hub.py --list_tasks` and docs/tasks.md: the
+    name (and aliases), the format, the files each split is read from with its columns (a split
+    read differently, e.g. an unlabelled GLUE test.tsv, says so), the labels, an example layout
+    when one is registered, and the description wrapped to `width` columns.
 
     >>> print(describe_task(get_task("csv")).splitlines()[0])  # doctest: +SKIP
     csv  [csv]
@@ -508,17 +544,62 @@ def describe_task(spec):
     aliases = sorted(alias for alias, name in _ALIASES.items() if name == spec.name.lower())
     lines = ["%s%s  [%s]" % (spec.name, " (also %s)" % ", ".join(aliases) if aliases else "",
                              spec.format)]
+    default_columns = _columns_text(spec)
     for split in SPLITS:
         candidates = (spec.files or {}).get(split)
-        if candidates:
-            optional = " (optional: carved from train when absent)" \
-                if split in (spec.optional_splits or ()) else ""
-            lines.append("    %-5s %s%s" % (split, " or ".join(candidates), optional))
-    columns = ["%s=%s" % (field, getattr(spec, field)) for field in ("text_a", "text_b", "label")
-               if getattr(spec, field) is not None]
-    if columns:
-        lines.append("    columns: %s%s" % (", ".join(columns), ", header row" if spec.header
-                                                                 else ""))
+        if not candidates:
+            continue
+        notes = []
+        if split in (spec.optional_splits or ()):
+            notes.append("optional: carved from train when absent")
+        view = spec.for_split(split)
+        if _columns_text(view) != default_columns:
+            notes.append("columns: " + _columns_text(view))
+        if split != "train" and view.label is None:
+            notes.append("unlabelled")
+        elif split == "test" and isinstance(view.label, str) and view.format != "folder":
+            notes.append("may omit the label column: then unlabelled")
+        lines.append("    %-5s %s%s" % (split, " or ".join(candidates),
+                                         " (%s)" % "; ".join(notes) if notes else ""))
+    if default_columns:
+        lines.append("    columns: %s" % default_columns)
+    lines.append("    labels: %s" % _labels_text(spec))
+    example = _EXAMPLES.get(spec.name.lower())
+    if example:
+        lines.append("    example:")
+        lines.extend("      " + line for line in example.splitlines())
     if spec.description:
-        lines.append("    " + spec.description)
+        lines.extend(textwrap.wrap(spec.description, width=width, initial_indent="    ",
+                                   subsequent_indent="    "))
     return "\n".join(lines)
+
+
+# Generic formats come first in the listing: they are what a user's own data uses.
+GENERIC_TASKS = ("csv", "tsv", "jsonl", "folder")
+
+
+def tasks_help():
+    """The text `run_classifier_hub.py --list_tasks` prints: every registered task, the generic
+    formats first, each block from describe_task (one source for the flag and docs/tasks.md)."""
+    generic = [name for name in GENERIC_TASKS if name in _REGISTRY]
+    others = [name for name in task_names() if name not in generic]
+    blocks = ["Generic formats (your own data; --task_name=csv|tsv|jsonl|folder):"]
+    blocks += [describe_task(get_task(name)) for name in generic]
+    blocks.append("Registered datasets:")
+    blocks += [describe_task(get_task(name)) for name in others]
+    return "\n\n".join(blocks) + "\n"
+
+
+def tasks_markdown():
+    """docs/tasks.md: tasks_help() inside a short page (a test keeps the file equal to this)."""
+    return ("# Tasks and their file layouts\n\n"
+            "Generated from the task registry (`bert_tf1/data/tasks/`) by "
+            "`bert_tf1.data.tasks.tasks_markdown()`; `run_classifier_hub.py --list_tasks` prints "
+            "the same text. Do not edit by hand: regenerate with\n\n"
+            "    python -c \"from bert_tf1.data import tasks; "
+            "print(tasks.tasks_markdown(), end='')\" > docs/tasks.md\n\n"
+            "Columns are 0-based indices or header names / JSON keys; every option can be changed "
+            "per run with `--text_a_column`, `--text_b_column`, `--label_column`, "
+            "`--label_list`, `--header`, `--train_file`/`--dev_file`/`--test_file`, "
+            "`--encoding` or `--task_option key=value`.\n\n"
+            "```text\n" + tasks_help() + "```\n")
