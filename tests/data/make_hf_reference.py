@@ -9,7 +9,7 @@ not in its lock). It was run once with Python 3.11 beside torch 2.13.0 (CPU) and
     /tmp/hfvenv/bin/pip install torch==2.13.0 transformers safetensors
     /tmp/hfvenv/bin/python tests/data/make_hf_reference.py
 
-Outputs (about 60 kB), from random seeded models (vocab 30 = tests/data/torch_bert_tiny/vocab.txt,
+Outputs (80 kB on disk), from random seeded models (vocab 30 = tests/data/torch_bert_tiny/vocab.txt,
 hidden 8, 2 layers, 2 heads, FFN 16, 16 positions, hidden_act gelu_new = Google's tanh GELU, so
 the comparison can be tight; HF's erf "gelu" differs from Google's by design, measured elsewhere):
   bert_model/          BertModel.save_pretrained (model.safetensors, config.json) + vocab.txt
@@ -62,10 +62,17 @@ def run(model):
 
 def save(model, name, outputs, safe):
     folder = os.path.join(OUT, name)
-    model.save_pretrained(folder, safe_serialization=safe)
+    if safe:
+        model.save_pretrained(folder)
+    else:
+        # transformers 5 writes safetensors only; torch.save of the state dict is what its
+        # save_pretrained(safe_serialization=False) wrote before (pytorch_model.bin).
+        os.makedirs(folder)
+        model.config.save_pretrained(folder)
+        torch.save(model.state_dict(), os.path.join(folder, "pytorch_model.bin"))
     shutil.copyfile(VOCAB, os.path.join(folder, "vocab.txt"))
     np.savez(os.path.join(folder, "outputs.npz"),
-             **{key: value.numpy().astype(np.float32) for key, value in outputs.items()})
+             **{key: value.detach().numpy().astype(np.float32) for key, value in outputs.items()})
 
 
 def main():
