@@ -70,7 +70,8 @@ def test_recipes_run_end_to_end_on_the_tiny_bert(tiny_hub_module, tmp_path):
     for name in RUN_END_TO_END:
         recipe = recipes.load_recipe(name)
         variant = list(recipe.variants)[-1]
-        data_dir = fixtures.write_fixture(recipe.task, str(tmp_path / name / "data"), per_label=4)
+        data_dir = fixtures.write_fixture(recipe.task, str(tmp_path / name / "data"),
+                                          per_label=10)  # quora carves 10% dev: 2 rows
         out = str(tmp_path / name / "out")
         try:
             report = runner.reproduce(
