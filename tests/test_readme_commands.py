@@ -230,3 +230,34 @@ def test_quick_start_runs_as_written_on_the_tiny_bert(tiny_hub_module, tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = ast.literal_eval(result.stdout.strip().splitlines()[-1])
     assert len(printed) == 2 and all(p["predicted_label"] in ("0", "1") for p in printed)
+
+
+def test_your_own_data_layouts_read_as_readme_says(tmp_path):
+    """README's "Your own data" file examples (two columns of text) are real: written out, the
+    csv and jsonl tasks read them, train labelled and test unlabelled."""
+    from bert_tf1.data import load_examples
+
+    with open(README, encoding="utf-8") as handle:
+        block = re.search(r"^## Your own data.*?^```text\n(.*?)^```$", handle.read(),
+                          re.M | re.S).group(1)
+    lines = block.splitlines()
+    split_at = lines[0].index("runs/mydata/train.jsonl")
+    files = {}
+    for column in ([line[:split_at] for line in lines], [line[split_at:] for line in lines]):
+        current = None
+        for line in column:
+            if line.startswith("runs/mydata/") and line.strip().endswith(("csv", "jsonl")):
+                current = files.setdefault(line.strip()[len("runs/mydata/"):], [])
+            elif line.startswith("  ") and current is not None and line.strip():
+                current.append(line.strip())
+            else:
+                current = None
+    assert sorted(files) == ["test.csv", "test.jsonl", "train.csv", "train.jsonl"]
+    for name, content in files.items():
+        (tmp_path / name).write_text("\n".join(content) + "\n")
+    for task in ("csv", "jsonl"):
+        train = load_examples(task, str(tmp_path), "train")
+        assert [(e.text_a, e.label) for e in train] == [("Great value, works well.", "pos"),
+                                                       ("Broke after a day.", "neg")]
+        (test,) = load_examples(task, str(tmp_path), "test")
+        assert (test.text_a, test.label) == ("Does what it says.", None)
