@@ -107,6 +107,9 @@ def test_notebook_is_valid_nbformat_4_without_outputs(path):
     assert set(notebook) == {"cells", "metadata", "nbformat", "nbformat_minor"}
     assert notebook["nbformat"] == 4 and isinstance(notebook["nbformat_minor"], int)
     assert notebook["metadata"]["kernelspec"]["name"] == "python3"
+    # The kernel is the side Jupyter venv's own python3 (it sees .venv through a .pth file), so
+    # the name shown must not claim .venv, which holds no Jupyter.
+    assert ".venv" not in notebook["metadata"]["kernelspec"]["display_name"]
     assert notebook["metadata"]["language_info"]["name"] == "python"
     ids = []
     for index, cell in enumerate(notebook["cells"]):

