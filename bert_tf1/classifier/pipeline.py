@@ -436,12 +436,12 @@ def run_classifier(settings):
     s = settings
     compat.setup_tf1()
     validate_settings(s)
-    validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
     task = cluster_task(s)
     # Only the chief writes the manifest, results, predictions and export; the other processes
     # of a multi-worker job keep their input files apart (cluster.task_scratch_dir).
     chief = task is None or task.is_chief
     work_dir = cluster.task_scratch_dir(s.output_dir, task)
+    validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
     if s.bert_hub_module_handle:
         hub_bert.check_hub_module(s.bert_hub_module_handle)
     if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written
