@@ -28,6 +28,15 @@ QUICK_START = "## Quick start"
 # (pattern of a README command, the test that runs it: "path::function" or "path" for a script
 # CI runs, why it is not run here). Patterns are searched in the command with its comment removed.
 COVERED_BY = [
+    (r"bert-tf1-launch-local --workers 2 --evaluator -- \\$|run_classifier_hub\.py --task=csv "
+     r"--data_dir=runs/imdb \\$|--output_dir=runs/imdb_2w|--distribution_strategy=multi_worker$",
+     "tests/runtime/test_multi_worker.py::test_two_workers_and_an_evaluator_train_the_tiny_bert",
+     "the same launch on the tiny hub module, shrunk"),
+    (r"bert-tf1-report --output_dir runs/my_classifier$", "tests/classifier/"
+     "test_run_logs_and_report_e2e.py::"
+     "test_tiny_run_logs_summary_progress_and_table_then_report_draws_it", ""),
+    (r"bert-tf1-report --output_dir runs/my_classifier runs/imdb_2w", "tests/reproduce/"
+     "test_run_report.py::test_several_runs_give_a_comparison_of_what_differs", ""),
     (r"^bash scripts/setup\.sh$", ".ci/run", "CI's first command (tests/test_packaging.py)"),
     (r"^bash scripts/test\.sh$", ".ci/run", "CI's last command: this suite"),
     (r"^bash scripts/test-docker\.sh$", "tests/test_docker.py::"
