@@ -153,7 +153,7 @@ def median(values):
     return statistics.median(values)
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hub_module", default=None, help="default: the tiny BERT, built here")
     parser.add_argument("--run_dir", default=None, help="a finished run at max_seq_length 128")
@@ -165,7 +165,11 @@ def main(argv=None):
                         help="getPrediction-pattern calls per repeat (each ~seconds)")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--work_dir", default=None)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def measure(args):
+    """Runs the cases; returns medians (seconds) and what the table needs (also for run.py)."""
 
     from bert_tf1 import compat
     from bert_tf1.serving import Predictor, export
@@ -228,11 +232,20 @@ def main(argv=None):
     finally:
         server.shutdown()
 
-    n = len(sentences)
-    one_p, one_e = median(times["predictor_one"]), median(times["estimator_one"])
-    n_p, n_e, n_r = median(times["predictor_n"]), median(times["estimator_n"]), \
-        median(times["rest_n"])
-    metadata = predictor.metadata
+    return dict({name: median(values) for name, values in times.items()},
+                sentences=len(sentences), clients=args.clients, max_diff=max_diff,
+                identical=max_diff <= 1e-5, lengths=lengths, load_seconds=load_seconds,
+                metadata=predictor.metadata, export_dir=export_dir)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    found = measure(args)
+    n, lengths, max_diff = found["sentences"], found["lengths"], found["max_diff"]
+    export_dir, load_seconds = found["export_dir"], found["load_seconds"]
+    one_p, one_e = found["predictor_one"], found["estimator_one"]
+    n_p, n_e, n_r = found["predictor_n"], found["estimator_n"], found["rest_n"]
+    metadata = found["metadata"]
     print("model: %s (%s head, max_seq_length %d), export %s; Predictor load %.1f s"
           % (metadata["bert_source"].get("hub_module_handle", metadata["bert_source"]["kind"]),
              metadata["head"], metadata["max_seq_length"], export_dir, load_seconds))

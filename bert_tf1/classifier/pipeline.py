@@ -53,6 +53,7 @@ class ClassifierRunSettings(object):
         log_every_n_steps=100, show_progress=True, pad_batches=False,
         distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
         deterministic=False, tokenizer="auto", export_dir=None,
+        xla_jit=False, intra_op_threads=0, inter_op_threads=0,
     )
 
     def __init__(self, **values):
@@ -89,6 +90,10 @@ def validate_settings(s):
     for name in ("max_seq_length", "train_batch_size", "eval_batch_size", "predict_batch_size"):
         if getattr(s, name) < 1:
             raise BertTF1Error("--%s must be a positive integer, got %r" % (name, getattr(s, name)))
+    for name in ("intra_op_threads", "inter_op_threads"):
+        if getattr(s, name) < 0:
+            raise BertTF1Error("--%s must be 0 (TensorFlow's choice) or a positive number of "
+                               "threads, got %r" % (name, getattr(s, name)))
     if s.max_seq_length < 3:
         raise BertTF1Error("--max_seq_length must be at least 3 ([CLS] x [SEP]), got %d"
                            % s.max_seq_length)
@@ -314,7 +319,9 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
         iterations_per_loop=s.iterations_per_loop, num_tpu_cores=s.num_tpu_cores,
         tpu_job_name=s.tpu_job_name,
         keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
-        log_step_count_steps=s.log_every_n_steps)
+        log_step_count_steps=s.log_every_n_steps,
+        session_config=estimators.session_config(s.xla_jit, s.intra_op_threads,
+                                                  s.inter_op_threads))
     return estimators.make_estimator(fn, run_config, s.use_tpu, s.train_batch_size,
                                   s.eval_batch_size, s.predict_batch_size), None
 

@@ -38,6 +38,16 @@ TRAINING_FLAGS = (
 )
 
 
+# CPU speed settings (docs/speed.md has what each measured on 2 cores).
+SESSION_FLAGS = (
+    ("bool", "xla_jit", "XLA auto-clustering (global_jit_level ON_1); on CPU TF 1.15 also "
+                        "needs TF_XLA_FLAGS=--tf_xla_cpu_global_jit in the environment."),
+    ("integer", "intra_op_threads", "Threads inside one op (0: TensorFlow's choice, the CPU "
+                                    "count)."),
+    ("integer", "inter_op_threads", "Ops run in parallel (0: TensorFlow's choice)."),
+)
+
+
 class FlagDefiner(object):
     """Defines absl flags in one FlagValues with defaults read from a settings DEFAULTS dict.
 

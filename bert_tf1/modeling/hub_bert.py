@@ -168,12 +168,24 @@ def check_hub_module(handle):
                            "module" % handle)
 
     try:
-        spec = hub.load_module_spec(handle)
+        spec = load_spec(handle)
     except (ValueError, IOError, tf.errors.OpError) as error:
         raise BertTF1Error("--bert_hub_module_handle %s: cannot load the TF1 Hub module (%s)"
                            % (handle, error))
     for tags in (TRAIN_TAGS, set()):
         check_bert_signatures(handle, spec, tags)
+
+
+# hub.load_module_spec parses saved_model.pb on every call (MiniLM's: ~1 s); a run asks for
+# the same module's spec up to four times (check, tokenizer, train graph, eval graph).
+_SPECS = {}
+
+
+def load_spec(handle):
+    """hub.load_module_spec(handle), parsed once per process (a ModuleSpec is read-only)."""
+    if handle not in _SPECS:
+        _SPECS[handle] = hub.load_module_spec(handle)
+    return _SPECS[handle]
 
 
 def _describe_signatures(spec, tags):
@@ -244,7 +256,7 @@ def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, traina
 
     tags = TRAIN_TAGS if is_training else set()
     try:
-        spec = hub.load_module_spec(handle)
+        spec = load_spec(handle)
     except ValueError as error:  # e.g. a URL handle that resolved to something else
         raise BertTF1Error("hub module %s: cannot load it (%s)" % (handle, error))
     # Checked here too: URL handles and library callers never went through check_hub_module.
@@ -256,9 +268,19 @@ def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, traina
 
 
 def tokenization_info(handle):
-    """Returns (vocab_file, do_lower_case) from the module's tokenization_info signature."""
+    """Returns (vocab_file, do_lower_case) from the module's tokenization_info signature.
+
+    Both outputs are constants in every BERT module (Google's and bert-tf1-export-hub's): they
+    are read from the module's graph definition (constant_tokenization_info). Instantiating the
+    module and running a session, as google-research/bert does, imports the whole BERT graph
+    first: 8 s of a tiny BERT's start-up on 2 cores. Modules whose outputs are computed fall
+    back to that.
+    """
 
     check_hub_module(handle)
+    found = constant_tokenization_info(handle)
+    if found is not None:
+        return found
     with tf.Graph().as_default():
         module = hub.Module(handle)
         if "tokenization_info" not in module.get_signature_names():
@@ -268,6 +290,41 @@ def tokenization_info(handle):
         with tf.compat.v1.Session() as sess:
             vocab_file, do_lower_case = sess.run([info["vocab_file"], info["do_lower_case"]])
     return vocab_file.decode("utf-8"), bool(do_lower_case)
+
+
+def _constant_value(nodes, tensor_name):
+    """numpy value of the Const behind `tensor_name` (through Identity ops), else None."""
+    name = tensor_name.split(":")[0]
+    for _ in range(16):
+        node = nodes.get(name)
+        if node is None:
+            return None
+        if node.op == "Const":
+            return tf.make_ndarray(node.attr["value"].tensor)
+        if node.op != "Identity" or not node.input:
+            return None
+        name = node.input[0].lstrip("^").split(":")[0]
+    return None
+
+
+def constant_tokenization_info(handle):
+    """(vocab_file, do_lower_case) read from the module's default graph without running it.
+
+    load_module_spec has already pointed the vocab asset's constant at `handle`/assets/, as
+    hub.Module would. Returns None when either output is not a constant (or the layout is
+    unexpected): the caller then runs the signature.
+    """
+    try:
+        meta_graph = load_spec(handle)._saved_model_handler.get_meta_graph(tags=set())
+        outputs = meta_graph.signature_def["tokenization_info"].outputs
+        nodes = {node.name: node for node in meta_graph.graph_def.node}
+        vocab_file = _constant_value(nodes, outputs["vocab_file"].name)
+        do_lower_case = _constant_value(nodes, outputs["do_lower_case"].name)
+    except (AttributeError, KeyError, ValueError, TypeError):
+        return None
+    if vocab_file is None or do_lower_case is None or vocab_file.shape or do_lower_case.shape:
+        return None
+    return vocab_file.item().decode("utf-8"), bool(do_lower_case.item())
 
 
 def create_tokenizer_from_hub_module(bert_hub_module_handle):

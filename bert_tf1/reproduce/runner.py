@@ -109,7 +109,8 @@ def _finished_with(settings):
     # Settings that change how a run is logged or batched at inference, not its numbers.
     # output_dir is where the run lives, not what it did (a finished run may have been moved).
     ignored = ("show_progress", "log_every_n_steps", "save_checkpoints_steps",
-               "keep_checkpoint_max", "eval_batch_size", "predict_batch_size", "output_dir")
+               "keep_checkpoint_max", "eval_batch_size", "predict_batch_size", "output_dir",
+               "xla_jit", "intra_op_threads", "inter_op_threads")
     differing = sorted(name for name, value in settings.to_dict().items()
                        if name not in ignored and name in recorded
                        and _comparable(recorded[name]) != _comparable(value))

@@ -150,19 +150,28 @@ def write_predictions(output_dir, examples, predictions, label_list, is_regressi
 
 
 def fingerprint_path(path):
-    """sha256 of a file, or of a directory's (relative path, sha256) pairs, for the manifest."""
+    """sha256 of a file, or of a directory's (relative path, sha256) pairs, for the manifest.
+
+    Local paths are read with the os module: through tf.io.gfile, fingerprinting aclImdb's
+    25,000 training files took 34 s of start-up on 2 cores (per-file GFile overhead, not
+    hashing); the digest is the same either way.
+    """
+    local = "://" not in path
+    opener = open if local else tf.io.gfile.GFile
+    walk = os.walk if local else tf.io.gfile.walk
+    isdir = os.path.isdir if local else tf.io.gfile.isdir
 
     def file_digest(name):
         digest = hashlib.sha256()
-        with tf.io.gfile.GFile(name, "rb") as handle:
+        with opener(name, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
         return digest.hexdigest()
 
-    if not tf.io.gfile.isdir(path):
+    if not isdir(path):
         return {"path": path, "sha256": file_digest(path), "files": 1}
     combined, count = hashlib.sha256(), 0
-    for root, _, files in sorted(tf.io.gfile.walk(path)):
+    for root, _, files in sorted(walk(path)):
         for name in sorted(files):
             full = os.path.join(root, name)
             combined.update(("%s\0%s\n" % (os.path.relpath(full, path), file_digest(full)))

@@ -105,3 +105,53 @@ def test_run_with_such_a_module_fails_before_writing(odd_modules, tmp_path):
             task_name="imdb", data_dir=data_dir, output_dir=output_dir, do_train=True,
             bert_hub_module_handle=odd_modules["embedding"], show_progress=False))
     assert not os.path.exists(output_dir)
+
+
+
+def session_tokenization_info(handle):
+    """google-research/bert's way: instantiate the module and run the signature."""
+    with tf.Graph().as_default():
+        info = hub.Module(handle)(signature="tokenization_info", as_dict=True)
+        with tf.compat.v1.Session() as session:
+            vocab_file, do_lower_case = session.run([info["vocab_file"], info["do_lower_case"]])
+    return vocab_file.decode("utf-8"), bool(do_lower_case)
+
+
+def test_tokenization_info_read_from_the_graph_equals_running_the_module(tiny_hub_module):
+    expected = session_tokenization_info(tiny_hub_module)
+    assert expected == (os.path.join(tiny_hub_module, "assets", "vocab.txt"), True)
+    assert hub_bert.constant_tokenization_info(tiny_hub_module) == expected
+    assert hub_bert.tokenization_info(tiny_hub_module) == expected
+
+
+@pytest.mark.parametrize("casing", ["constant", "computed"])
+def test_tokenization_info_of_a_cased_module(tmp_path, casing):
+    """do_lower_case False as a constant is read from the graph; computed (not a Const), the
+    graph read gives up (None) and tokenization_info runs the signature instead."""
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n")
+
+    def module_fn():
+        ids = tf.compat.v1.placeholder(tf.int32, [None, None], name="input_ids")
+        hub.add_signature(name="tokens", inputs={"input_ids": ids, "input_mask": ids,
+                                                 "segment_ids": ids},
+                          outputs={"pooled_output": tf.cast(ids, tf.float32),
+                                   "sequence_output": tf.cast(ids, tf.float32)})
+        vocab_file = tf.constant(str(vocab))
+        tf.compat.v1.add_to_collection(tf.compat.v1.GraphKeys.ASSET_FILEPATHS, vocab_file)
+        do_lower_case = (tf.constant(False) if casing == "constant"
+                         else tf.equal(tf.strings.length(vocab_file), -1))
+        hub.add_signature(name="tokenization_info", inputs={},
+                          outputs={"vocab_file": vocab_file, "do_lower_case": do_lower_case})
+
+    spec = hub.create_module_spec(module_fn, tags_and_args=[({"train"}, {}), (set(), {})])
+    module = str(tmp_path / "module")
+    with tf.Graph().as_default():
+        exported = hub.Module(spec)
+        with tf.compat.v1.Session() as session:
+            exported.export(module, session)
+    expected = (os.path.join(module, "assets", "vocab.txt"), False)
+    assert session_tokenization_info(module) == expected
+    assert hub_bert.constant_tokenization_info(module) == (
+        expected if casing == "constant" else None)
+    assert hub_bert.tokenization_info(module) == expected

@@ -122,3 +122,42 @@ def test_pipeline_builds_a_tpu_safe_progress_hook():
 
     assert make_progress_hook(ClassifierRunSettings(use_tpu=True), 10).fetch_loss is False
     assert make_progress_hook(ClassifierRunSettings(), 10).fetch_loss is True
+
+
+def test_session_config_is_none_by_default_and_keeps_estimators_defaults_otherwise(tmp_path):
+    from tensorflow_estimator.python.estimator.run_config import get_default_session_config
+
+    from bert_tf1.runtime.estimators import make_run_config, session_config
+
+    assert session_config() is None
+    assert make_run_config(str(tmp_path)).session_config is None  # Estimator's default applies
+    stock = get_default_session_config()
+    config = session_config(xla_jit=True, intra_op_threads=2, inter_op_threads=1)
+    assert config.allow_soft_placement == stock.allow_soft_placement
+    assert (config.graph_options.rewrite_options.meta_optimizer_iterations
+            == stock.graph_options.rewrite_options.meta_optimizer_iterations)
+    assert config.graph_options.optimizer_options.global_jit_level == \
+        tf.compat.v1.OptimizerOptions.ON_1
+    assert (config.intra_op_parallelism_threads, config.inter_op_parallelism_threads) == (2, 1)
+    assert session_config(intra_op_threads=1).graph_options.optimizer_options \
+        .global_jit_level == tf.compat.v1.OptimizerOptions.DEFAULT
+    assert make_run_config(str(tmp_path), session_config=config).session_config is config
+
+
+def test_pipeline_passes_the_cpu_flags_to_the_run_config(tmp_path):
+    from bert_tf1.classifier import pipeline
+    from bert_tf1.errors import BertTF1Error
+
+    settings = pipeline.ClassifierRunSettings(
+        output_dir=str(tmp_path), bert_hub_module_handle="unused", xla_jit=True,
+        intra_op_threads=1)
+    source = pipeline.checkpoint_bert.BertSource.from_flags("unused", None, None)
+    estimator, _ = pipeline.build_estimator(settings, source, 2, ["a", "b"], "binary", 1, 0)
+    config = estimator.config.session_config
+    assert config.intra_op_parallelism_threads == 1
+    assert config.graph_options.optimizer_options.global_jit_level == \
+        tf.compat.v1.OptimizerOptions.ON_1
+    with pytest.raises(BertTF1Error, match="--inter_op_threads must be 0"):
+        pipeline.validate_settings(pipeline.ClassifierRunSettings(
+            task_name="sst2", data_dir="d", output_dir="o", bert_hub_module_handle="m",
+            do_train=True, inter_op_threads=-1))

@@ -108,3 +108,20 @@ def test_train_history_merges_resumed_runs(tmp_path):
     assert json.load(open(path)) == {"loss": [[1, 0.9], [2, 0.7], [3, 0.5]]}
     path = outputs.write_train_history(str(tmp_path), [(4, float("nan"))])
     assert strict_json(path)["loss"][-1] == [4, None]
+
+
+def test_local_fingerprint_equals_the_gfile_one(tmp_path):
+    """Local paths are hashed through the os module (fast); the digest must be the one
+    tf.io.gfile gives (file:// goes through it), so manifests stay comparable."""
+    (tmp_path / "data" / "pos").mkdir(parents=True)
+    (tmp_path / "data" / "neg").mkdir()
+    for index in range(3):
+        (tmp_path / "data" / "pos" / ("%d.txt" % index)).write_text(u"good %d" % index)
+        (tmp_path / "data" / "neg" / ("%d.txt" % index)).write_text(u"bad %d" % index)
+    local = outputs.fingerprint_path(str(tmp_path / "data"))
+    through_gfile = outputs.fingerprint_path("file://" + str(tmp_path / "data"))
+    assert local["files"] == through_gfile["files"] == 6
+    assert local["sha256"] == through_gfile["sha256"]
+    single = str(tmp_path / "data" / "pos" / "0.txt")
+    assert outputs.fingerprint_path(single)["sha256"] == \
+        outputs.fingerprint_path("file://" + single)["sha256"]
