@@ -9,6 +9,10 @@ run_classifier(_with_tfhub).py, each on purpose:
     is weighted by is_real_example, so results are exact (Google's hub script drops the
     remainder and calls its own result "slightly WRONG");
   * predict writes exactly one line per real example, plus predictions.jsonl with label names;
+  * off TPU, every batch is padded only to its longest example rounded up to a multiple of 8
+    (--dynamic_padding, default on; inputs.trim_batch), optionally batching examples of similar
+    length together (--length_buckets, train and eval; predict keeps the input order): same
+    outputs, far fewer tokens computed on short texts. A TPU keeps static max_seq_length shapes;
   * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
 """
 import os
@@ -53,6 +57,7 @@ class ClassifierRunSettings(object):
         log_every_n_steps=100, show_progress=True, pad_batches=False,
         distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
         deterministic=False, tokenizer="auto", export_dir=None,
+        dynamic_padding=True, length_buckets=None,
     )
 
     def __init__(self, **values):
@@ -92,6 +97,10 @@ def validate_settings(s):
     if s.max_seq_length < 3:
         raise BertTF1Error("--max_seq_length must be at least 3 ([CLS] x [SEP]), got %d"
                            % s.max_seq_length)
+    buckets = inputs.parse_length_buckets(s.length_buckets, s.max_seq_length)
+    if buckets and (s.use_tpu or not s.dynamic_padding):
+        raise BertTF1Error("--length_buckets needs dynamic padding: give --dynamic_padding "
+                           "(the default) and no --use_tpu (TPUs need static shapes)")
     if not 0 <= s.warmup_proportion <= 1:
         raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
     if s.do_train and s.num_train_epochs <= 0:
@@ -394,6 +403,12 @@ def run_classifier(settings):
     seq = s.max_seq_length
     # TPUs need every batch full; pad_batches runs the same padded path on CPU/GPU (tests).
     full_batches = s.use_tpu or s.pad_batches
+    padding = uses_dynamic_padding(s)
+    if padding:
+        tf.compat.v1.logging.info("dynamic padding: each batch padded to its longest example "
+                                  "(multiple of %d, at most %d)%s", inputs.PAD_MULTIPLE, seq,
+                                  "; length buckets %s" % (s.length_buckets,)
+                                  if s.length_buckets else "")
 
     if s.do_train:
         train_examples = list(splits["train"])
@@ -408,7 +423,8 @@ def run_classifier(settings):
         try:
             estimator.train(inputs.file_based_input_fn_builder(
                 train_file, seq, is_training=True, drop_remainder=True,
-                is_regression=is_regression, seed=s.seed, batch_size=train_batch_size),
+                is_regression=is_regression, seed=s.seed, batch_size=train_batch_size,
+                dynamic_padding=padding, length_buckets=s.length_buckets if padding else None),
                 max_steps=num_train_steps, hooks=[hook])
         finally:  # keep the losses of an interrupted run: a resumed run appends to them
             if hook.history:
@@ -417,20 +433,25 @@ def run_classifier(settings):
         produced["train_seconds"] = round(time.time() - started, 1)
         produced["num_train_steps"] = num_train_steps
 
-    def inference_input(examples, batch_size, name, explicit_batch_size):
-        """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps)."""
+    def inference_input(examples, batch_size, name, explicit_batch_size, buckets=None):
+        """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps).
+
+        Buckets (eval only) would drop the partial batch of each bucket under full batches,
+        so full batches never bucket."""
         fed = _maybe_padded(examples, batch_size, full_batches)
         path = os.path.join(s.output_dir, name + ".tf_record")
         features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, path, s.truncation,
                                      s.show_progress)
         input_fn = inputs.file_based_input_fn_builder(
             path, seq, is_training=False, drop_remainder=full_batches,
-            is_regression=is_regression, batch_size=explicit_batch_size)
+            is_regression=is_regression, batch_size=explicit_batch_size,
+            dynamic_padding=padding,
+            length_buckets=buckets if padding and not full_batches else None)
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
     if s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
-                                          eval_batch_size)
+                                          eval_batch_size, s.length_buckets)
         result = estimator.evaluate(input_fn, steps=steps)
         result["num_eval_examples"] = len(splits["eval"])
         produced["eval_results"] = {k: outputs._plain(v) for k, v in result.items()}
@@ -452,6 +473,11 @@ def run_classifier(settings):
         produced["export"] = export_lib.export_saved_model(
             s.output_dir, s.export_dir, checkpoint, overwrite=export_lib.is_export(s.export_dir))
     return produced
+
+
+def uses_dynamic_padding(s):
+    """Whether batches are padded to their own length: --dynamic_padding, never on a TPU."""
+    return bool(s.dynamic_padding) and not s.use_tpu
 
 
 def _maybe_padded(examples, batch_size, full_batches):

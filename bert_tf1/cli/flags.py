@@ -34,6 +34,16 @@ TRAINING_FLAGS = (
     ("integer", "log_every_n_steps", "Log loss, steps/s and ETA this often."),
 )
 
+# Batch padding flags of run_classifier_hub (bert_tf1.classifier.inputs, "Dynamic padding").
+PADDING_FLAGS = (
+    ("bool", "dynamic_padding", "Pad each batch only to its longest example (rounded up to a "
+                                "multiple of 8) instead of max_seq_length: same outputs, fewer "
+                                "tokens computed. Ignored with --use_tpu (static shapes)."),
+    ("list", "length_buckets", "Comma-separated length boundaries, e.g. 32,64: train and eval "
+                               "batch examples of similar length together (seeded order; "
+                               "predict keeps the input order). Needs --dynamic_padding."),
+)
+
 
 class FlagDefiner(object):
     """Defines absl flags in one FlagValues with defaults read from a settings DEFAULTS dict.
