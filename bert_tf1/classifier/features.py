@@ -623,6 +623,12 @@ def _expected_meta(label_list, max_seq_length, tokenizer, truncation):
     }
 
 
+def expected_meta(label_list, max_seq_length, tokenizer, truncation="head"):
+    """The sidecar fields fixed by the conversion's arguments (format, max_seq_length,
+    label_list, is_regression, truncation, tokenizer_sha256); a current record matches them."""
+    return _expected_meta(label_list, max_seq_length, tokenizer, truncation)
+
+
 def meta_path(output_file):
     """Path of the sidecar describing a TFRecord: `output_file + ".meta.json"`."""
     return output_file + META_SUFFIX

@@ -23,8 +23,8 @@ import tensorflow as tf
 from bert import tokenization
 
 from bert_tf1 import compat, data
+from bert_tf1.classifier import feature_cache, inputs, model_fn
 from bert_tf1.classifier import features as features_lib
-from bert_tf1.classifier import inputs, model_fn
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert
 from bert_tf1.modeling import tokenization as fast_tokenization
@@ -57,7 +57,7 @@ class ClassifierRunSettings(object):
         log_every_n_steps=100, show_progress=True, pad_batches=False,
         distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
         deterministic=False, tokenizer="auto", export_dir=None,
-        dynamic_padding=True, length_buckets=None,
+        dynamic_padding=True, length_buckets=None, feature_workers=0, feature_cache_dir=None,
     )
 
     def __init__(self, **values):
@@ -414,8 +414,7 @@ def run_classifier(settings):
         train_examples = list(splits["train"])
         random.Random(s.seed).shuffle(train_examples)
         train_file = os.path.join(s.output_dir, "train.tf_record")
-        features_lib.ensure_tfrecord(train_examples, feature_labels, seq, tokenizer, train_file,
-                                     s.truncation, s.show_progress)
+        ensure_features(s, train_examples, feature_labels, tokenizer, train_file)
         tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
                                   len(train_examples), num_train_steps, num_warmup_steps)
         hook = make_progress_hook(s, num_train_steps)
@@ -440,8 +439,7 @@ def run_classifier(settings):
         so full batches never bucket."""
         fed = _maybe_padded(examples, batch_size, full_batches)
         path = os.path.join(s.output_dir, name + ".tf_record")
-        features_lib.ensure_tfrecord(fed, feature_labels, seq, tokenizer, path, s.truncation,
-                                     s.show_progress)
+        ensure_features(s, fed, feature_labels, tokenizer, path)
         input_fn = inputs.file_based_input_fn_builder(
             path, seq, is_training=False, drop_remainder=full_batches,
             is_regression=is_regression, batch_size=explicit_batch_size,
@@ -473,6 +471,14 @@ def run_classifier(settings):
         produced["export"] = export_lib.export_saved_model(
             s.output_dir, s.export_dir, checkpoint, overwrite=export_lib.is_export(s.export_dir))
     return produced
+
+
+def ensure_features(s, examples, feature_labels, tokenizer, path):
+    """The TFRecord at `path` for `examples`: kept if current, else copied from the shared
+    feature cache (--feature_cache_dir) or converted by --feature_workers processes."""
+    return feature_cache.ensure_cached_tfrecord(
+        examples, feature_labels, s.max_seq_length, tokenizer, path, s.truncation,
+        s.show_progress, s.feature_workers, s.feature_cache_dir)
 
 
 def uses_dynamic_padding(s):

@@ -44,6 +44,16 @@ PADDING_FLAGS = (
                                "predict keeps the input order). Needs --dynamic_padding."),
 )
 
+# Feature conversion flags of run_classifier_hub (bert_tf1.classifier.feature_cache).
+FEATURE_FLAGS = (
+    ("integer", "feature_workers", "Processes converting examples to features (0: one per "
+                                   "CPU, 1: this process only); the features are the same."),
+    ("string", "feature_cache_dir", "Cache of converted features shared by every output_dir, "
+                                    "keyed by data, vocab, casing, max_seq_length, truncation "
+                                    "and labels (default $BERT_TF1_CACHE, else "
+                                    "~/.cache/bert_tf1/features; 'none' turns it off)."),
+)
+
 
 class FlagDefiner(object):
     """Defines absl flags in one FlagValues with defaults read from a settings DEFAULTS dict.
