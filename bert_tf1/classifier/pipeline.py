@@ -1,8 +1,9 @@
 """The fine-tune / evaluate / predict pipeline behind run_classifier_hub.py.
 
 Flags become a `ClassifierRunSettings`; `run_classifier(settings)` then goes data -> features
-(TFRecords cached in output_dir) -> Estimator -> outputs. Differences from google-research/bert's
-run_classifier(_with_tfhub).py, each on purpose:
+(TFRecords in output_dir, also kept in the shared classifier.feature_cache) -> Estimator ->
+outputs. Differences from google-research/bert's run_classifier(_with_tfhub).py, each on
+purpose:
   * training examples are shuffled (seeded) before they are written: Google's 100-record shuffle
     buffer leaves label-sorted data such as aclImdb's pos/ then neg/ folders nearly sorted;
   * on TPU, eval and predict are padded with PaddingInputExample to full batches and every metric
