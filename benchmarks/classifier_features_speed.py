@@ -1,9 +1,15 @@
 #!/usr/bin/env python
 """Feature conversion speed for classification: Google's run_classifier vs ours with bert's
-Python tokenizer vs ours with HuggingFace tokenizers, measured side by side in one run.
+Python tokenizer vs ours with HuggingFace tokenizers (one process, then --num_workers
+processes), measured side by side in one run.
 
     python benchmarks/classifier_features_speed.py [--csv train.csv] [--vocab_file vocab.txt]
-        [--examples 2000] [--max_seq_length 128] [--repeats 2]
+        [--examples 2000] [--max_seq_length 128] [--repeats 2] [--num_workers 0]
+
+For benchmarks/run.py: `measure(pairs, labels, max_seq_length, vocab_file, repeats,
+num_workers)` returns the table's rows and whether every configuration's features are
+identical to Google's; `load_pairs(csv, vocab_file, examples)` gives the examples (synthetic when
+no CSV is given).
 
 Input: a CSV with columns text,label (e.g. what `bert-tf1-get-data imdb` writes; default
 runs/minilm-imdb/imdb/train.csv when it exists) and a WordPiece vocabulary (default MiniLM's
@@ -55,7 +61,7 @@ def convert_google(pairs, labels, max_seq_length, vocab_file):
                                                        tokenizer)
 
 
-def convert_ours(pairs, labels, max_seq_length, vocab_file, kind):
+def convert_ours(pairs, labels, max_seq_length, vocab_file, kind, num_workers=1):
     from bert_tf1.classifier import features
     from bert_tf1.data.examples import InputExample
     from bert_tf1.modeling import tokenization as fast_tokenization
@@ -64,11 +70,60 @@ def convert_ours(pairs, labels, max_seq_length, vocab_file, kind):
     assert fast_tokenization.tokenizer_name(tokenizer) == kind, kind
     examples = [InputExample(str(i), text, None, label) for i, (text, label) in enumerate(pairs)]
     return features.convert_examples_to_features(examples, labels, max_seq_length, tokenizer,
-                                                 show_progress=False)
+                                                 show_progress=False, num_workers=num_workers)
 
 
 def as_rows(converted):
     return [(f.input_ids, f.input_mask, f.segment_ids, f.label_id) for f in converted]
+
+
+def load_pairs(csv_path, vocab_file, examples):
+    """(pairs, labels, vocab_file, source): the CSV's first `examples` rows with vocab_file, or
+    synthetic reviews over the tiny BERT's vocabulary when either is missing."""
+    from bert_tf1.convert import tiny_bert
+
+    if csv_path and vocab_file:
+        pairs, source = read_examples(csv_path, examples), csv_path
+    else:
+        pairs, source = synthetic_examples(examples), "synthetic reviews"
+        vocab_file = os.path.join(REPO, "runs", "benchmark_tiny_vocab.txt")
+        os.makedirs(os.path.dirname(vocab_file), exist_ok=True)
+        with open(vocab_file, "w", encoding="utf-8") as handle:
+            handle.write("".join(token + "\n" for token in tiny_bert.tiny_vocab_tokens()))
+    return pairs, sorted({label for _, label in pairs}), vocab_file, source
+
+
+def measure(pairs, labels, max_seq_length, vocab_file, repeats=2, num_workers=0):
+    """Converts `pairs` with Google's code and ours, `repeats` interleaved rounds.
+
+    Returns:
+      (rows, identical): rows = [{"name", "seconds" (fastest round), "examples_per_s",
+      "ratio" (to Google's)}], identical = every configuration's features equal Google's.
+    """
+    from bert_tf1.runtime.workers import resolve_num_workers
+
+    workers = resolve_num_workers(num_workers)
+    runs = [("google run_classifier", lambda: convert_google(pairs, labels, max_seq_length,
+                                                             vocab_file)),
+            ("ours, --tokenizer=python", lambda: convert_ours(pairs, labels, max_seq_length,
+                                                              vocab_file, "python")),
+            ("ours, --tokenizer=fast", lambda: convert_ours(pairs, labels, max_seq_length,
+                                                            vocab_file, "fast")),
+            ("ours, fast, %d workers" % workers,
+             lambda: convert_ours(pairs, labels, max_seq_length, vocab_file, "fast", workers))]
+    best, outputs = {}, {}
+    for _ in range(repeats):  # rounds interleave the configurations: fairer under drift
+        for name, run in runs:
+            started = time.time()
+            outputs[name] = as_rows(run())
+            seconds = time.time() - started
+            best[name] = min(seconds, best.get(name, seconds))
+    reference = outputs[runs[0][0]]
+    identical = all(outputs[name] == reference for name, _ in runs)
+    base = len(pairs) / best[runs[0][0]]
+    rows = [{"name": name, "seconds": best[name], "examples_per_s": len(pairs) / best[name],
+             "ratio": len(pairs) / best[name] / base} for name, _ in runs]
+    return rows, identical
 
 
 def main(argv=None):
@@ -79,49 +134,26 @@ def main(argv=None):
     parser.add_argument("--examples", type=int, default=2000)
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--num_workers", type=int, default=0, help="0: one per CPU")
     args = parser.parse_args(argv)
 
     from bert_tf1 import compat
-    from bert_tf1.convert import tiny_bert
 
     compat.setup_tf1()  # also marks absl flags parsed, which bert's tokenizer needs
-    vocab_file = args.vocab_file
-    if args.csv and vocab_file:
-        pairs, source = read_examples(args.csv, args.examples), args.csv
-    else:
-        pairs, source = synthetic_examples(args.examples), "synthetic reviews"
-        vocab_file = os.path.join(REPO, "runs", "benchmark_tiny_vocab.txt")
-        os.makedirs(os.path.dirname(vocab_file), exist_ok=True)
-        with open(vocab_file, "w", encoding="utf-8") as handle:
-            handle.write("".join(token + "\n" for token in tiny_bert.tiny_vocab_tokens()))
-    labels = sorted({label for _, label in pairs})
+    pairs, labels, vocab_file, source = load_pairs(args.csv, args.vocab_file, args.examples)
     print("%d examples from %s, vocab %s, max_seq_length %d, %d CPUs, load average %.1f"
           % (len(pairs), source, vocab_file, args.max_seq_length, os.cpu_count(),
              os.getloadavg()[0]))
-    runs = [("google run_classifier", lambda: convert_google(pairs, labels, args.max_seq_length,
-                                                             vocab_file)),
-            ("ours, --tokenizer=python", lambda: convert_ours(pairs, labels, args.max_seq_length,
-                                                              vocab_file, "python")),
-            ("ours, --tokenizer=fast", lambda: convert_ours(pairs, labels, args.max_seq_length,
-                                                            vocab_file, "fast"))]
-    best, outputs = {}, {}
-    for _ in range(args.repeats):  # rounds interleave the configurations: fairer under drift
-        for name, run in runs:
-            started = time.time()
-            outputs[name] = as_rows(run())
-            seconds = time.time() - started
-            best[name] = min(seconds, best.get(name, seconds))
-    reference = outputs[runs[0][0]]
-    same = all(outputs[name] == reference for name, _ in runs)
-    base = len(pairs) / best[runs[0][0]]
+    rows, same = measure(pairs, labels, args.max_seq_length, vocab_file, args.repeats,
+                         args.num_workers)
     print("")
     print("| conversion | seconds | examples/s | ratio to Google's |")
     print("|---|---|---|---|")
-    for name, _ in runs:
-        rate = len(pairs) / best[name]
-        print("| %s | %.2f | %.0f | %.2f |" % (name, best[name], rate, rate / base))
+    for row in rows:
+        print("| %s | %.2f | %.0f | %.2f |" % (row["name"], row["seconds"],
+                                                row["examples_per_s"], row["ratio"]))
     print("\nfeatures: %s (fastest of %d round%s; load average %.1f after)" % (
-        "identical in all three" if same else "DIFFERENT", args.repeats,
+        "identical in all four" if same else "DIFFERENT", args.repeats,
         "" if args.repeats == 1 else "s", os.getloadavg()[0]))
     return 0 if same else 1
 

@@ -1,11 +1,22 @@
 """Shared fixtures: one tiny BERT and its hub module per test session (built, not downloaded)."""
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import pytest
 from support import run_python
 
 from bert_tf1 import compat
 
 compat.setup_tf1()
+
+# Runs in tests (and their subprocesses) share one feature cache in a temporary directory, never
+# the user's ~/.cache (bert_tf1.classifier.feature_cache).
+_FEATURE_CACHE = tempfile.mkdtemp(prefix="bert_tf1_feature_cache-")
+os.environ["BERT_TF1_CACHE"] = _FEATURE_CACHE
+atexit.register(shutil.rmtree, _FEATURE_CACHE, True)
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,17 @@ Differences from Google's builders (defects fixed):
   instead of a 100-example buffer (a label-sorted list stayed nearly sorted).
 - Shuffles take a `seed`, so training order is reproducible.
 - Records are parsed a batch at a time (vectorised) and the pipeline prefetches.
+
+Dynamic padding (`dynamic_padding=True`; off by default here, as Google's builders, on by
+default in run_classifier on CPU/GPU): records stay padded to max_seq_length as before (so old
+records, Google's included, still read), and each batch is sliced to its longest example rounded
+up to a multiple of PAD_MULTIPLE, i.e. `seq_length` above becomes the batch's own
+L <= max_seq_length (static shape None). An example's length is read from its input_mask (one
+past its last 1), so nothing real is ever cut: the dropped columns are padding, which BERT's
+attention mask already gives exactly zero weight, so outputs equal the fixed-padding ones up to
+float summation order. `length_buckets` (boundaries, e.g. [32, 64]) also groups examples of
+similar length into the same batch (seeded shuffle first, so the order stays reproducible).
+TPUs need static shapes: keep dynamic_padding False there.
 """
 import numpy as np
 import tensorflow as tf
@@ -30,6 +41,16 @@ from bert_tf1.classifier.features import read_tfrecord_meta
 from bert_tf1.errors import BertTF1Error
 
 _AUTOTUNE = tf.data.experimental.AUTOTUNE
+
+#: Dynamic padding rounds each batch's length up to a multiple of this (tensor-core and
+#: vector-unit friendly, and fewer distinct shapes to compile kernels for).
+PAD_MULTIPLE = 8
+
+#: The feature keys holding one value per token.
+SEQUENCE_KEYS = ("input_ids", "input_mask", "segment_ids")
+
+# Records are parsed this many at a time before bucketing (vectorised parse, then unbatch).
+_PARSE_CHUNK = 256
 
 
 def positive_int(name, value):
@@ -60,6 +81,87 @@ def resolve_batch_size(batch_size, params):
     if batch_size is None:
         return positive_int("params['batch_size']", from_params)
     return positive_int("batch_size", batch_size)
+
+
+def parse_length_buckets(length_buckets, max_seq_length):
+    """Bucket boundaries as a sorted list of ints, or [] (no bucketing).
+
+    Args:
+      length_buckets: None, "", a comma-separated string ("32,64") or a list of ints/strings:
+        upper bounds (inclusive) of every bucket but the last, which takes the rest up to
+        max_seq_length. Each must be in [1, max_seq_length).
+
+    >>> parse_length_buckets("64,32", 128), parse_length_buckets(None, 128)
+    ([32, 64], [])
+    """
+    if length_buckets is None or length_buckets == "":
+        return []
+    items = length_buckets.split(",") if isinstance(length_buckets, str) else \
+        list(length_buckets)
+    bounds = []
+    for item in items:
+        text = str(item).strip()
+        if not text.isdigit() or not 1 <= int(text) < max_seq_length:
+            raise BertTF1Error("length_buckets: expected comma-separated integers in [1, %d) "
+                               "(max_seq_length %d), found %r in %r"
+                               % (max_seq_length, max_seq_length, item, length_buckets))
+        bounds.append(int(text))
+    return sorted(set(bounds))
+
+
+def sequence_lengths(input_mask):
+    """Per-example length: one past the position of the last nonzero mask value (0 if none).
+
+    Args:
+      input_mask: int Tensor of shape [batch_size, seq_length] (or [seq_length]).
+
+    Returns:
+      int32 Tensor of shape [batch_size] (or a scalar).
+    """
+    mask = tf.cast(tf.not_equal(input_mask, 0), tf.int32)
+    positions = tf.range(1, tf.shape(input_mask)[-1] + 1, dtype=tf.int32)
+    return tf.reduce_max(mask * positions, axis=-1)
+
+
+def trim_batch(batch, max_seq_length, multiple=PAD_MULTIPLE):
+    """Slices a batch's sequence features to its longest example, rounded up to `multiple`.
+
+    Args:
+      batch: dict of Tensors; input_ids, input_mask, segment_ids of shape [B, max_seq_length].
+      max_seq_length: int, the records' length (the trimmed length never exceeds it).
+
+    Returns:
+      a new dict: those three of shape [B, L] with L = min(max_seq_length, multiple *
+      ceil(longest / multiple)) (static shape [B, None]); other keys unchanged.
+    """
+    longest = tf.reduce_max(sequence_lengths(batch["input_mask"]))
+    length = tf.minimum((longest + multiple - 1) // multiple * multiple, max_seq_length)
+    length = tf.maximum(length, 1)  # an all-padding batch (TPU-style padding rows) keeps a column
+    trimmed = dict(batch)
+    for key in SEQUENCE_KEYS:
+        trimmed[key] = batch[key][:, :length]
+    return trimmed
+
+
+def _bucketed_batches(dataset, bounds, size, drop_remainder):
+    """Groups single examples into batches of `size` of one length bucket each."""
+    def bucket_of(example):
+        boundaries = tf.constant(bounds, dtype=tf.int32)
+        length = sequence_lengths(example["input_mask"])
+        return tf.reduce_sum(tf.cast(length > boundaries, tf.int64))
+
+    return dataset.apply(tf.data.experimental.group_by_window(
+        key_func=bucket_of,
+        reduce_func=lambda _, window: window.batch(size, drop_remainder=drop_remainder),
+        window_size=size))
+
+
+def _check_padding_args(dynamic_padding, length_buckets, seq_length):
+    bounds = parse_length_buckets(length_buckets, seq_length)
+    if bounds and not dynamic_padding:
+        raise BertTF1Error("length_buckets=%r needs dynamic_padding=True (static shapes, e.g. "
+                           "on a TPU, pad every batch to max_seq_length)" % (length_buckets,))
+    return bounds
 
 
 def name_to_features(seq_length, is_regression=False):
@@ -104,7 +206,8 @@ def _features_to_arrays(features, seq_length, is_regression):
 
 
 def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regression=False,
-                     batch_size=None, shuffle_buffer_size=None, seed=None):
+                     batch_size=None, shuffle_buffer_size=None, seed=None, dynamic_padding=False,
+                     length_buckets=None):
     """Creates an `input_fn(params)` over a list of InputFeatures held in memory.
 
     The data become graph constants, so this suits small sets (GraphDefs are limited to 2 GB);
@@ -119,6 +222,11 @@ def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regre
       batch_size: int or None (then params["batch_size"] is used; see module docstring).
       shuffle_buffer_size: int, or None for the whole data set (a true uniform shuffle).
       seed: int or None, the shuffle's op-level seed (same seed -> same order).
+      dynamic_padding: bool; slice each batch to its longest example rounded up to
+        PAD_MULTIPLE (see module docstring). False: every batch is [B, seq_length].
+      length_buckets: bucket boundaries (see parse_length_buckets) to batch examples of
+        similar length together; needs dynamic_padding. Changes the order of examples: not
+        for predict.
 
     Returns:
       input_fn(params=None) -> tf.data.Dataset of dicts (see module docstring for keys).
@@ -127,6 +235,7 @@ def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regre
     ... # doctest: +SKIP
     """
     seq_length = positive_int("seq_length", seq_length)
+    bounds = _check_padding_args(dynamic_padding, length_buckets, seq_length)
     arrays = _features_to_arrays(features, seq_length, is_regression)
     num_examples = len(arrays["label_ids"])
     buffer_size = num_examples if shuffle_buffer_size is None else \
@@ -142,7 +251,12 @@ def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regre
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=buffer_size, seed=seed)
-        dataset = dataset.batch(size, drop_remainder=drop_remainder)
+        if bounds:
+            dataset = _bucketed_batches(dataset, bounds, size, drop_remainder)
+        else:
+            dataset = dataset.batch(size, drop_remainder=drop_remainder)
+        if dynamic_padding:
+            dataset = dataset.map(lambda batch: trim_batch(batch, seq_length))
         return dataset.prefetch(_AUTOTUNE)
 
     return input_fn
@@ -165,7 +279,7 @@ def _check_against_meta(input_file, seq_length, is_regression):
 
 def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remainder,
                                 is_regression=False, batch_size=None, shuffle_buffer_size=100,
-                                seed=None):
+                                seed=None, dynamic_padding=False, length_buckets=None):
     """Creates an `input_fn(params)` reading a TFRecord written by
     features.file_based_convert_examples_to_features (or by Google's function of that name).
 
@@ -183,6 +297,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         much smaller than the file does not mix a sorted file: shuffle the training examples
         before writing them, or raise this.
       seed: int or None, the shuffle's op-level seed (same seed -> same order).
+      dynamic_padding, length_buckets: as in input_fn_builder.
 
     Returns:
       input_fn(params=None) -> tf.data.Dataset of dicts (see module docstring for keys).
@@ -194,6 +309,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
     buffer_size = positive_int("shuffle_buffer_size", shuffle_buffer_size)
     if batch_size is not None:
         positive_int("batch_size", batch_size)
+    bounds = _check_padding_args(dynamic_padding, length_buckets, seq_length)
     _check_against_meta(input_file, seq_length, is_regression)
     spec = name_to_features(seq_length, is_regression)
 
@@ -209,9 +325,19 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=buffer_size, seed=seed)
-        # Batch, then parse the whole batch at once (vectorised; order is kept).
-        dataset = dataset.batch(size, drop_remainder=drop_remainder)
-        dataset = dataset.map(_decode_batch, num_parallel_calls=_AUTOTUNE)
+        if bounds:
+            # Parse in chunks (vectorised), then regroup single examples by length.
+            dataset = dataset.batch(_PARSE_CHUNK)
+            dataset = dataset.map(_decode_batch, num_parallel_calls=_AUTOTUNE)
+            dataset = dataset.apply(tf.data.experimental.unbatch())
+            dataset = _bucketed_batches(dataset, bounds, size, drop_remainder)
+        else:
+            # Batch, then parse the whole batch at once (vectorised; order is kept).
+            dataset = dataset.batch(size, drop_remainder=drop_remainder)
+            dataset = dataset.map(_decode_batch, num_parallel_calls=_AUTOTUNE)
+        if dynamic_padding:
+            dataset = dataset.map(lambda batch: trim_batch(batch, seq_length),
+                                  num_parallel_calls=_AUTOTUNE)
         return dataset.prefetch(_AUTOTUNE)
 
     return input_fn

@@ -47,6 +47,26 @@ SESSION_FLAGS = (
     ("integer", "inter_op_threads", "Ops run in parallel (0: TensorFlow's choice)."),
 )
 
+# Batch padding flags of run_classifier_hub (bert_tf1.classifier.inputs, "Dynamic padding").
+PADDING_FLAGS = (
+    ("bool", "dynamic_padding", "Pad each batch only to its longest example (rounded up to a "
+                                "multiple of 8) instead of max_seq_length: same outputs, fewer "
+                                "tokens computed. Ignored with --use_tpu (static shapes)."),
+    ("list", "length_buckets", "Comma-separated length boundaries, e.g. 32,64: train and eval "
+                               "batch examples of similar length together (seeded order; "
+                               "predict keeps the input order). Needs --dynamic_padding."),
+)
+
+# Feature conversion flags of run_classifier_hub (bert_tf1.classifier.feature_cache).
+FEATURE_FLAGS = (
+    ("integer", "feature_workers", "Processes converting examples to features (0: one per "
+                                   "CPU, 1: this process only); the features are the same."),
+    ("string", "feature_cache_dir", "Cache of converted features shared by every output_dir, "
+                                    "keyed by data, vocab, casing, max_seq_length, truncation "
+                                    "and labels (default $BERT_TF1_CACHE, else "
+                                    "~/.cache/bert_tf1/features; 'none' turns it off)."),
+)
+
 
 class FlagDefiner(object):
     """Defines absl flags in one FlagValues with defaults read from a settings DEFAULTS dict.

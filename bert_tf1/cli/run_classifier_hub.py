@@ -9,7 +9,14 @@ from absl import flags
 from bert_tf1 import compat
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.cli import run_absl, run_main
-from bert_tf1.cli.flags import SESSION_FLAGS, TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
+from bert_tf1.cli.flags import (
+    FEATURE_FLAGS,
+    PADDING_FLAGS,
+    SESSION_FLAGS,
+    TPU_FLAGS,
+    TRAINING_FLAGS,
+    FlagDefiner,
+)
 from bert_tf1.data import tasks
 from bert_tf1.data.fileio import DEFAULT_ENCODING
 from bert_tf1.errors import BertTF1Error
@@ -110,6 +117,8 @@ def define_flags(flag_values=None):
     define("string", "export_dir", "At the end of the run, export the trained model as a "
            "self-describing SavedModel here (as bert-tf1-export does; see "
            "bert_tf1/serving/export.py).")
+    define.group(PADDING_FLAGS)
+    define.group(FEATURE_FLAGS)
     define("bool", "pad_batches", "Pad eval/predict to full batches as on TPU (set "
            "automatically with --use_tpu; exact metrics either way).")
 

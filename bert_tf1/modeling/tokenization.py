@@ -189,6 +189,10 @@ class FastFullTokenizer(object):
       BertTF1Error: `tokenizers` missing, or the fast path cannot match here (fast_path_problem).
     """
 
+    # Its tokens are FullTokenizer's for every text, so a text cut at a space gives the first
+    # (or last) tokens of the whole text (features.tokenize_truncated relies on it).
+    splits_at_whitespace = True
+
     def __init__(self, vocab_file, do_lower_case=True, python_tokenizer=None):
         if python_tokenizer is None:
             python_tokenizer = tokenization.FullTokenizer(vocab_file=vocab_file,

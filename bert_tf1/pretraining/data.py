@@ -54,8 +54,6 @@ called into TF.
 """
 import collections
 import contextlib
-import multiprocessing
-import os
 import random
 import time
 
@@ -70,6 +68,8 @@ from bert_tf1.errors import BertTF1Error, located
 from bert_tf1.modeling import bert_dir
 from bert_tf1.modeling import tokenization as fast_tokenization
 from bert_tf1.runtime import atomic_io
+from bert_tf1.runtime import workers as workers_lib
+from bert_tf1.runtime.workers import resolve_num_workers  # noqa: F401 (re-exported)
 
 # A line this many times longer than max_seq_length (in WordPieces) is almost surely not one
 # sentence (a whole document on one line, binary junk): fail instead of silently truncating it.
@@ -574,42 +574,14 @@ def _worker_serialize_instances(instances, max_seq_length, max_predictions_per_s
                                max_predictions_per_seq)
 
 
-def resolve_num_workers(num_workers):
-    """--num_workers as a process count: 0 means one per CPU.
-
-    >>> resolve_num_workers(3)
-    3
-    """
-    if num_workers is None or num_workers < 0:
-        raise BertTF1Error("--num_workers %r: must be 0 (one per CPU) or a positive number"
-                           % num_workers)
-    return num_workers or os.cpu_count() or 1
-
-
 @contextlib.contextmanager
 def worker_pool(num_workers, tokenizer):
     """Yields a multiprocessing pool of `num_workers` processes holding `tokenizer`, or None
-    for one worker (everything then runs in this process).
-
-    Fork is used where it exists (see the module docstring on TensorFlow): the workers inherit
-    the loaded tokenizer instead of unpickling it and importing TensorFlow again.
+    for one worker (everything then runs in this process); see runtime.workers.forked_pool.
     """
-    if num_workers <= 1:
-        yield None
-        return
-
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    pool = context.Pool(num_workers, _init_worker,
-                        (tokenizer, fast_tokenization.preserves_unused_tokens()))
-    try:
+    with workers_lib.forked_pool(num_workers, _init_worker,
+                                 (tokenizer, fast_tokenization.preserves_unused_tokens())) as pool:
         yield pool
-    except BaseException:
-        pool.terminate()
-        pool.join()
-        raise
-    pool.close()
-    pool.join()
 
 
 def _check_args(max_seq_length, max_predictions_per_seq, dupe_factor, masked_lm_prob,
@@ -661,7 +633,7 @@ def create_pretraining_data(input_file, output_file, vocab_file, do_lower_case=T
     compat.setup_tf1()
     _check_args(max_seq_length, max_predictions_per_seq, dupe_factor, masked_lm_prob,
                 short_seq_prob)
-    workers = resolve_num_workers(num_workers)
+    workers = workers_lib.resolve_num_workers(num_workers)
     input_files = expand_input_files(input_file)
     output_files = ([p.strip() for p in output_file.split(",") if p.strip()]
                     if isinstance(output_file, str) else list(output_file))

@@ -712,3 +712,92 @@ def test_s3_write_read_and_failure(tmp_path):
     assert report["meta"]["record_bytes"] == report["local_bytes"]
     assert report["same_rows"] is True
     assert report["after_failure"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Speed: tokenizing only what truncation keeps, worker processes
+# ---------------------------------------------------------------------------------------------
+
+# Words, punctuation, an unknown word, accents, capitals and runs of whitespace of every kind.
+PIECES = WORDS + NUMBERED + ["Héllo", "DOG", "unknownword", "w1.w2", "?!", "jack,son"]
+SEPARATORS = [" ", " ", " ", "  ", "\t", " \n ", "\r\n"]
+
+
+def long_texts(count, seed=1):
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(count):
+        parts = [rng.choice(PIECES) for _ in range(rng.randint(0, 90))]
+        texts.append("".join(part + rng.choice(SEPARATORS) for part in parts).strip(
+            "" if rng.random() < 0.5 else None))
+    return texts
+
+
+@pytest.mark.parametrize("truncation", ["head", "tail", "head+tail:3", "head+tail:30"])
+def test_tokenizing_what_truncation_keeps_equals_tokenizing_everything(tokenizer, truncation,
+                                                                       monkeypatch):
+    texts = long_texts(80)
+    shortened, current = [], [None]
+    tokenize = tokenizer.tokenize
+
+    def spy(text):
+        shortened.append(len(text) < len(current[0]))
+        return tokenize(text)
+
+    expected = {(text, size): truncate_tokens(tokenize(text), size, truncation)
+                for text in texts for size in (1, 6, 14)}
+    monkeypatch.setattr(tokenizer, "tokenize", spy)
+    for (text, size), kept in expected.items():
+        current[0] = text
+        assert features.tokenize_truncated(tokenizer, text, size, truncation) == kept, (text,
+                                                                                        size)
+    assert sum(shortened) > len(shortened) // 3  # the shortcut is taken, and often
+
+
+def test_long_texts_match_google_convert_single_example(tokenizer, google):
+    from bert_tf1.modeling import tokenization as fast_tokenization
+
+    fast = fast_tokenization.wrap_tokenizer("auto", tokenizer)
+    label_list = ["neg", "pos"]
+    texts = long_texts(150, seed=2)
+    for max_seq_length in (8, 16):
+        for index, text in enumerate(texts):
+            theirs = google["convert_single_example"](
+                index + 5, google["InputExample"]("g", text, None, "pos"), label_list,
+                max_seq_length, tokenizer)
+            for ours_tokenizer in (tokenizer, fast):
+                ours = convert_single_example(index + 5, InputExample("g", text, None, "pos"),
+                                              label_list, max_seq_length, ours_tokenizer)
+                assert as_tuple(ours) == as_tuple(theirs), text
+
+
+def test_worker_processes_give_the_same_features_and_bytes(tokenizer, tmp_path):
+    label_list = ["neg", "pos"]
+    examples = [InputExample("ex-%d" % i, text, "w1 w2" if i % 5 == 0 else None,
+                             label_list[i % 2])
+                for i, text in enumerate(long_texts(2 * features.EXAMPLES_PER_TASK + 5))]
+    examples[7] = PaddingInputExample()
+    serial = convert_examples_to_features(examples, label_list, 16, tokenizer,
+                                          show_progress=False)
+    parallel = convert_examples_to_features(examples, label_list, 16, tokenizer,
+                                            show_progress=False, num_workers=2)
+    assert parallel == serial
+    paths = [str(tmp_path / ("%d.tf_record" % workers)) for workers in (1, 2)]
+    metas = [file_based_convert_examples_to_features(examples, label_list, 16, tokenizer, path,
+                                                     "tail", show_progress=False,
+                                                     num_workers=workers)
+             for path, workers in zip(paths, (1, 2))]
+    assert metas[0] == metas[1] and metas[0]["num_real_examples"] == len(examples) - 1
+    with open(paths[0], "rb") as one, open(paths[1], "rb") as two:
+        assert one.read() == two.read()
+
+
+def test_worker_error_names_the_example(tokenizer, tmp_path):
+    examples = [InputExample("ex-%d" % i, text, None, "neg")
+                for i, text in enumerate(long_texts(2 * features.EXAMPLES_PER_TASK + 1))]
+    examples[200] = InputExample("bad", "w1", None, "maybe")
+    path = str(tmp_path / "out.tf_record")
+    with pytest.raises(BertTF1Error, match=r"example 200 \(guid 'bad'\): label 'maybe'"):
+        file_based_convert_examples_to_features(examples, ["neg", "pos"], 16, tokenizer, path,
+                                                show_progress=False, num_workers=2)
+    assert not [name for name in os.listdir(str(tmp_path))]

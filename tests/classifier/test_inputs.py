@@ -269,3 +269,133 @@ def test_plain_estimator_passes_params_batch_size(written, tmp_path):
 def test_doctests():
     results = doctest.testmod(inputs)
     assert results.failed == 0 and results.attempted >= 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Dynamic padding and length buckets
+# ---------------------------------------------------------------------------------------------
+
+LONG_SEQ = 40
+
+
+def varied_examples(count):
+    """Examples of 1 to 30 words (lengths 3 to 32 with [CLS]/[SEP]), in a mixed order."""
+    return [InputExample("v-%d" % i,
+                         " ".join("w%d" % ((i + j) % 30) for j in range(1 + i * 7 % 30)),
+                         None, LABELS[i % 3]) for i in range(count)]
+
+
+@pytest.fixture(scope="module")
+def varied(tokenizer, tmp_path_factory):
+    examples = varied_examples(37)
+    path = str(tmp_path_factory.mktemp("varied") / "eval.tf_record")
+    file_based_convert_examples_to_features(examples, LABELS, LONG_SEQ, tokenizer, path,
+                                            show_progress=False)
+    feats = convert_examples_to_features(examples, LABELS, LONG_SEQ, tokenizer,
+                                         show_progress=False)
+    return feats, path
+
+
+def real_length(row):
+    return int(np.max(np.nonzero(row)[0])) + 1
+
+
+@pytest.mark.parametrize("source", ["file", "memory"])
+def test_dynamic_batches_are_the_static_batches_trimmed_to_a_multiple_of_8(varied, source):
+    feats, path = varied
+
+    def build(**kwargs):
+        if source == "file":
+            return file_based_input_fn_builder(path, LONG_SEQ, False, False, batch_size=5,
+                                               **kwargs)
+        return input_fn_builder(feats, LONG_SEQ, False, False, batch_size=5, **kwargs)
+
+    static, _ = run(build())
+    dynamic, dataset = run(build(dynamic_padding=True))
+    assert dataset.output_shapes["input_ids"].as_list() == [None, None]
+    assert len(static) == len(dynamic) == 8
+    widths = set()
+    for full, trimmed in zip(static, dynamic):
+        width = trimmed["input_ids"].shape[1]
+        widths.add(width)
+        longest = max(real_length(row) for row in full["input_mask"])
+        assert width == min(LONG_SEQ, -(-longest // 8) * 8)  # multiple of 8, capped
+        for key in ("input_ids", "input_mask", "segment_ids"):
+            assert trimmed[key].shape == (len(full["label_ids"]), width)
+            np.testing.assert_array_equal(trimmed[key], full[key][:, :width])
+            assert not full[key][:, width:].any()  # only padding was cut
+        for key in ("label_ids", "is_real_example"):
+            np.testing.assert_array_equal(trimmed[key], full[key])
+    assert len(widths) >= 2 and max(widths) < LONG_SEQ  # several widths, all below 40
+
+
+def test_trim_batch_keeps_masks_with_holes_and_padding_only_batches():
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        mask = tf.constant([[1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]] * 2)
+        batch = {"input_ids": mask, "input_mask": mask, "segment_ids": mask}
+        assert session.run(inputs.sequence_lengths(mask)).tolist() == [3, 3]
+        assert session.run(inputs.trim_batch(batch, 12)["input_ids"]).shape == (2, 8)
+        assert session.run(inputs.trim_batch(batch, 5)["input_ids"]).shape == (2, 5)
+        zeros = {key: tf.zeros([2, 12], tf.int32) for key in batch}
+        assert session.run(inputs.trim_batch(zeros, 12)["input_mask"]).shape == (2, 1)
+
+
+def bucket_of(length, bounds):
+    return sum(length > bound for bound in bounds)
+
+
+def test_length_buckets_in_eval_mode_yield_every_example_once_per_bucket(varied):
+    _, path = varied
+    batches, _ = run(file_based_input_fn_builder(path, LONG_SEQ, False, False, batch_size=4,
+                                                 dynamic_padding=True, length_buckets="10,20"))
+    seen = []
+    for batch in batches:
+        lengths = [real_length(row) for row in batch["input_mask"]]
+        assert len({bucket_of(length, [10, 20]) for length in lengths}) == 1
+        assert batch["input_ids"].shape[1] == min(LONG_SEQ, -(-max(lengths) // 8) * 8)
+        seen.extend(tuple(row[:real_length(row)]) for row in batch["input_ids"])
+    feats, _ = varied
+    expected = [tuple(f.input_ids[:sum(f.input_mask)]) for f in feats]
+    assert sorted(seen) == sorted(expected) and seen != expected  # all, once, regrouped
+
+
+@pytest.mark.parametrize("source", ["file", "memory"])
+def test_length_buckets_in_training_are_seeded(varied, source):
+    feats, path = varied
+
+    def order(seed):
+        if source == "file":
+            fn = file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4, seed=seed,
+                                             dynamic_padding=True, length_buckets=[12, 24])
+        else:
+            fn = input_fn_builder(feats, LONG_SEQ, True, True, batch_size=4, seed=seed,
+                                  dynamic_padding=True, length_buckets=[12, 24])
+        batches, dataset = run(fn, max_batches=6)
+        assert dataset.output_shapes["input_ids"].as_list() == [4, None]
+        for batch in batches:
+            assert len({bucket_of(real_length(r), [12, 24]) for r in batch["input_mask"]}) == 1
+        return [batch["input_ids"].tolist() for batch in batches]
+
+    assert order(3) == order(3)
+    assert order(3) != order(4)
+
+
+@pytest.mark.parametrize("buckets, dynamic, message", [
+    ("10,x", True, "'x'"), ("0", True, "[1, 40)"), ([40], True, "[1, 40)"),
+    ("10", False, "needs dynamic_padding=True")])
+def test_bad_length_buckets_fail_when_the_input_fn_is_built(varied, buckets, dynamic, message):
+    feats, path = varied
+    with pytest.raises(BertTF1Error, match="length_buckets") as error:
+        file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4,
+                                    dynamic_padding=dynamic, length_buckets=buckets)
+    assert message in str(error.value)
+    with pytest.raises(BertTF1Error, match="length_buckets"):
+        input_fn_builder(feats, LONG_SEQ, True, True, batch_size=4, dynamic_padding=dynamic,
+                         length_buckets=buckets)
+
+
+def test_static_padding_stays_the_default_of_the_builders(varied):
+    _, path = varied
+    _, dataset = run(file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4),
+                     max_batches=1)
+    assert dataset.output_shapes["input_ids"].as_list() == [4, LONG_SEQ]

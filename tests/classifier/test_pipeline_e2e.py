@@ -449,3 +449,34 @@ def test_hub_module_with_the_init_checkpoint_of_a_fine_tuned_classifier(tiny_hub
                  deterministic=True)
     np.testing.assert_allclose(read_probabilities(str(tmp_path / "as_checkpoint")), expected,
                                atol=1e-5)
+
+
+def test_dynamic_padding_gives_the_fixed_padding_metrics_and_predictions(tiny_hub_module,
+                                                                         tmp_path):
+    """Same checkpoint, eval and predict with batches padded to 16/24 (length buckets in eval)
+    and to max_seq_length 64: metrics and probabilities agree to 1e-5."""
+    import tensorflow as tf
+
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
+    dynamic_dir, fixed_dir = str(tmp_path / "dynamic"), str(tmp_path / "fixed")
+    run_classifier(settings(tiny_hub_module, data_dir, dynamic_dir, "imdb", max_seq_length=64,
+                            num_train_epochs=1.0, length_buckets="16,20"))
+    run_classifier(settings(tiny_hub_module, data_dir, fixed_dir, "imdb", max_seq_length=64,
+                            do_train=False, dynamic_padding=False,
+                            init_checkpoint=tf.train.latest_checkpoint(dynamic_dir)))
+    results = []
+    for output_dir in (dynamic_dir, fixed_dir):
+        with open(os.path.join(output_dir, "eval_results.json")) as handle:
+            results.append(json.load(handle))
+    assert set(results[0]) == set(results[1])
+    assert results[0].pop("global_step") == 1  # the eval-only run restored no global step
+    results[1].pop("global_step")
+    for key, value in results[1].items():
+        assert results[0][key] == pytest.approx(value, abs=1e-5), key
+    dynamic, fixed = (read_jsonl(os.path.join(d, "predictions.jsonl"))
+                      for d in (dynamic_dir, fixed_dir))
+    assert [r["guid"] for r in dynamic] == [r["guid"] for r in fixed]
+    np.testing.assert_allclose([list(r["probabilities"].values()) for r in dynamic],
+                               [list(r["probabilities"].values()) for r in fixed], atol=1e-5)
+    with open(os.path.join(fixed_dir, "run_manifest.json")) as handle:
+        assert json.load(handle)["flags"]["dynamic_padding"] is False

@@ -159,3 +159,31 @@ def test_list_tasks_prints_every_task_with_its_files_and_columns():
 def test_encoding_flag_becomes_the_task_option_and_defaults_to_the_tasks():
     assert options("--task_name=csv", "--encoding=cp1252") == {"encoding": "cp1252"}
     assert "encoding" not in options("--task_name=csv")
+
+
+def test_padding_and_feature_flags_reach_the_settings():
+    from bert_tf1.classifier import pipeline
+
+    defaults = cli.settings_from_flags(parse())
+    assert defaults.dynamic_padding is True and defaults.length_buckets is None
+    assert pipeline.uses_dynamic_padding(defaults)
+    settings = cli.settings_from_flags(parse(
+        "--nodynamic_padding", "--length_buckets=32,64", "--feature_workers=3",
+        "--feature_cache_dir=none"))
+    assert (settings.dynamic_padding, settings.length_buckets, settings.feature_workers,
+            settings.feature_cache_dir) == (False, ["32", "64"], 3, "none")
+    # A TPU keeps static shapes whatever --dynamic_padding says.
+    tpu = cli.settings_from_flags(parse("--use_tpu"))
+    assert tpu.dynamic_padding and not pipeline.uses_dynamic_padding(tpu)
+
+
+@pytest.mark.parametrize("args", [("--length_buckets=32", "--use_tpu"),
+                                  ("--length_buckets=32", "--nodynamic_padding")])
+def test_length_buckets_need_dynamic_padding(args):
+    from bert_tf1.classifier import pipeline
+
+    settings = cli.settings_from_flags(parse(
+        "--task_name=imdb", "--data_dir=d", "--output_dir=o", "--do_train",
+        "--bert_hub_module_handle=h", *args))
+    with pytest.raises(BertTF1Error, match="--length_buckets needs dynamic padding"):
+        pipeline.validate_settings(settings)

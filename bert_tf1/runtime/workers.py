@@ -1,0 +1,49 @@
+"""Worker processes for CPU-bound data preparation (pre-training data, classifier features).
+
+Fork is used where it exists: workers inherit the parent's loaded tokenizer and modules instead
+of unpickling them and importing TensorFlow again. Forking after TensorFlow was imported is safe
+here because a worker only runs Python, protobuf and tokenizers code, never a TF op (a forked
+child holds only the forking thread, so TF's thread pools and locks could only hang a child
+that called into TF).
+"""
+import contextlib
+import multiprocessing
+import os
+
+from bert_tf1.errors import BertTF1Error
+
+
+def resolve_num_workers(num_workers):
+    """--num_workers as a process count: 0 means one per CPU.
+
+    >>> resolve_num_workers(3)
+    3
+    """
+    if num_workers is None or isinstance(num_workers, bool) or num_workers < 0:
+        raise BertTF1Error("--num_workers %r: must be 0 (one per CPU) or a positive number"
+                           % (num_workers,))
+    return num_workers or os.cpu_count() or 1
+
+
+@contextlib.contextmanager
+def forked_pool(num_workers, initializer=None, initargs=()):
+    """Yields a multiprocessing pool of `num_workers` processes, or None for one worker
+    (everything then runs in this process). On an exception the workers are terminated.
+
+    >>> with forked_pool(2) as pool:  # doctest: +SKIP
+    ...     squares = pool.map(abs, [-1, -2])
+    """
+    if num_workers <= 1:
+        yield None
+        return
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = context.Pool(num_workers, initializer, initargs)
+    try:
+        yield pool
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    pool.close()
+    pool.join()
