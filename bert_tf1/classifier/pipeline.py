@@ -459,10 +459,6 @@ def run_classifier(settings):
     chief = task is None or task.is_chief
     work_dir = cluster.task_scratch_dir(s.output_dir, task)
     validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
-    if s.bert_hub_module_handle:
-        hub_bert.check_hub_module(s.bert_hub_module_handle)
-    if s.init_checkpoint:  # a wrong path fails now, not after output_dir is written
-        checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
     bert_source = bert_source_from_settings(s)
     check_max_seq_length(s, bert_source)
     spec = resolve_task_for_run(s)
