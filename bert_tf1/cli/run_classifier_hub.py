@@ -9,7 +9,7 @@ from absl import flags
 from bert_tf1 import compat
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.cli import print_eval_results, run_absl, run_main
-from bert_tf1.cli.flags import TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
+from bert_tf1.cli.flags import OUTPUT_DIR_FLAGS, TPU_FLAGS, TRAINING_FLAGS, FlagDefiner
 from bert_tf1.data import tasks
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import heads
@@ -49,6 +49,7 @@ def define_flags(flag_values=None):
     define("float", "warmup_proportion", "Share of training for linear warm-up.")
     define.group(TRAINING_FLAGS)
     define.group(TPU_FLAGS)
+    define.group(OUTPUT_DIR_FLAGS)
     define("string", "tpu_job_name", "TPU worker job name (TPU pods; usually unset).")
     define("string", "bert_hub_module_handle", "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---

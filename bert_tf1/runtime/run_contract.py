@@ -24,7 +24,7 @@ from bert_tf1.runtime import checkpoint_integrity, outputs
 MODEL_FLAGS = ("task_name", "head", "max_seq_length", "truncation", "bert_hub_module_handle",
                "bert_config_file", "vocab_file", "do_lower_case", "fine_tune_top_layers")
 # Flags of the training schedule: compared when the rerun trains (it continues the old training).
-TRAINING_FLAGS = ("init_checkpoint", "learning_rate", "train_batch_size", "num_train_epochs",
+SCHEDULE_FLAGS = ("init_checkpoint", "learning_rate", "train_batch_size", "num_train_epochs",
                   "warmup_proportion", "head_dropout", "seed", "deterministic")
 # Flags that name paths: compared after making local paths absolute.
 PATH_FLAGS = ("bert_hub_module_handle", "bert_config_file", "vocab_file", "init_checkpoint")
@@ -99,7 +99,7 @@ def rerun_changes(old_manifest, flags, labels, train_data_sha256=None):
     if flags.get("bert_hub_module_handle"):
         names.remove("do_lower_case")  # a hub module says its own casing
     if flags.get("do_train"):
-        names += TRAINING_FLAGS
+        names += SCHEDULE_FLAGS
     for name in names:
         if name not in old_flags:
             continue
