@@ -75,12 +75,10 @@ def _read_index(model_dir):
     path = os.path.join(model_dir, CHECKPOINT_INDEX)
     if not tf.io.gfile.exists(path):
         return None, "%s is missing" % path
-    try:
-        state = tf.train.get_checkpoint_state(model_dir)
-    except Exception as error:  # text_format.ParseError and friends  # noqa: BLE001
-        return None, "%s is unreadable (%s)" % (path, str(error).splitlines()[0])
+    # TF logs a text_format ParseError and returns None for a garbled index.
+    state = tf.train.get_checkpoint_state(model_dir)
     if state is None or not state.model_checkpoint_path:
-        return None, "%s names no checkpoint" % path
+        return None, "%s is unreadable or names no checkpoint" % path
     return state, None
 
 
@@ -127,7 +125,7 @@ def ensure_intact(model_dir, log=None):
                 if steps[step] not in dict(bad)]
         tf.compat.v1.train.update_checkpoint_state(
             model_dir, os.path.basename(intact), all_model_checkpoint_paths=kept)
-        if index_problem or not named:
+        if index_problem or not (named or bad):  # a bad checkpoint was reported above
             log("%s; rebuilt it from the checkpoint files: training resumes from %s"
                 % (index_problem or "%s named %s" % (
                     os.path.join(model_dir, CHECKPOINT_INDEX),
