@@ -49,12 +49,18 @@ def _seeded_dropout(base_seed, counter):
 @contextlib.contextmanager
 def seeded_dropout(seed):
     """Within the block, tf.nn.dropout (BERT's and the heads') is the stateless seeded one."""
-    original = tf.nn.dropout
-    tf.nn.dropout = _seeded_dropout(seed, [0])
+    # Both API namespaces: google-research/bert imports tensorflow.compat.v1 (another module
+    # wrapper than `tensorflow`), the kit's heads `tensorflow`.
+    namespaces = (tf.nn, tf.compat.v1.nn)
+    originals = [namespace.dropout for namespace in namespaces]
+    replacement = _seeded_dropout(seed, [0])
+    for namespace in namespaces:
+        namespace.dropout = replacement
     try:
         yield
     finally:
-        tf.nn.dropout = original
+        for namespace, original in zip(namespaces, originals):
+            namespace.dropout = original
 
 
 def seeded_dropout_model_fn(model_fn, seed):
