@@ -388,7 +388,12 @@ def _run_classifier_locked(s, status):
     spec = data.resolve_task(s.task_name, s.data_dir, **s.task_options)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
-    checkpoint_integrity.ensure_intact(s.output_dir)
+    try:
+        checkpoint_integrity.ensure_intact(s.output_dir)
+    except BertTF1Error:  # no checkpoint reads back: start over only when asked to
+        if not s.overwrite_output_dir:
+            raise
+        run_contract.clear_previous_run(s.output_dir)
     if s.export_dir:
         # Imported here: serving.export builds on this module (settings, graph_bert_source).
         from bert_tf1.serving import export as export_lib
@@ -408,6 +413,7 @@ def _run_classifier_locked(s, status):
     manifest = outputs.build_manifest(s.to_dict(), [s.data_dir], seed=s.seed,
                                       extra={"task_spec": spec.to_dict(),
                                              run_contract.TRAIN_DATA_KEY: train_sha})
+    run_contract.carry_training_record(s.output_dir, manifest, s.do_train)
     status.start(manifest)
 
     num_train_steps = num_warmup_steps = 0

@@ -29,6 +29,7 @@ SCHEDULE_FLAGS = ("init_checkpoint", "learning_rate", "train_batch_size", "num_t
 # Flags that name paths: compared after making local paths absolute.
 PATH_FLAGS = ("bert_hub_module_handle", "bert_config_file", "vocab_file", "init_checkpoint")
 TRAIN_DATA_KEY = "train_data_sha256"
+TRAINED_BY_KEY = "trained_by"
 
 # What --overwrite_output_dir removes: the kit's own outputs only, never other files.
 RUN_OUTPUT_PATTERNS = ("checkpoint", "model.ckpt-*", "graph.pbtxt", "events.out.tfevents.*",
@@ -93,24 +94,40 @@ def rerun_changes(old_manifest, flags, labels, train_data_sha256=None):
     training flags and the training data's hash. Flags the old manifest lacks (older kit
     versions) are not compared.
     """
-    old_flags = old_manifest.get("flags") or {}
     found = shape_changes(old_manifest, flags, labels)
-    names = [name for name in MODEL_FLAGS if name not in ("head", "max_seq_length")]
+    # An eval/predict-only run keeps the training run's record (carry_training_record).
+    trained = old_manifest.get(TRAINED_BY_KEY) or old_manifest
+    names = [(name, old_manifest) for name in MODEL_FLAGS if name not in ("head",
+                                                                          "max_seq_length")]
     if flags.get("bert_hub_module_handle"):
-        names.remove("do_lower_case")  # a hub module says its own casing
+        names.remove(("do_lower_case", old_manifest))  # a hub module says its own casing
     if flags.get("do_train"):
-        names += SCHEDULE_FLAGS
-    for name in names:
+        names += [(name, trained) for name in SCHEDULE_FLAGS]
+    for name, record in names:
+        old_flags = record.get("flags") or {}
         if name not in old_flags:
             continue
         old, new = _normal(name, old_flags[name]), _normal(name, flags.get(name))
         if old != new:
             found.append("%s: %s -> %s" % (name, _text(old_flags[name]), _text(flags.get(name))))
-    old_data = old_manifest.get(TRAIN_DATA_KEY)
+    old_data = trained.get(TRAIN_DATA_KEY)
     if flags.get("do_train") and old_data and train_data_sha256 and old_data != train_data_sha256:
         found.append("training data (sha256 of the train examples): %s -> %s"
                      % (old_data[:12], train_data_sha256[:12]))
     return found
+
+
+def carry_training_record(output_dir, manifest, trains):
+    """A run that does not train keeps, in its manifest, the flags and data hash of the run that
+    trained output_dir's model (under "trained_by"), so a later training rerun is still
+    compared with the training that made the checkpoints."""
+    if trains or not holds_trained_run(output_dir):
+        return manifest
+    old = outputs.read_manifest(output_dir)
+    if old:
+        manifest[TRAINED_BY_KEY] = old.get(TRAINED_BY_KEY) or {
+            "flags": old.get("flags"), TRAIN_DATA_KEY: old.get(TRAIN_DATA_KEY)}
+    return manifest
 
 
 def holds_trained_run(output_dir):

@@ -82,3 +82,17 @@ def test_examples_fingerprint_sees_labels_and_order():
     assert run_contract.examples_fingerprint(a) != run_contract.examples_fingerprint(b)
     assert run_contract.examples_fingerprint(a) != run_contract.examples_fingerprint(a[::-1])
     assert run_contract.examples_fingerprint(a) == run_contract.examples_fingerprint(list(a))
+
+
+def test_an_eval_only_run_keeps_the_record_of_the_training(tmp_path):
+    out = str(tmp_path)
+    outputs.write_manifest(out, manifest())
+    open(os.path.join(out, "model.ckpt-5.index"), "w").close()
+    eval_only = {"flags": dict(FLAGS, do_train=False, learning_rate=1.0)}
+    run_contract.carry_training_record(out, eval_only, trains=False)
+    outputs.write_manifest(out, eval_only)
+    later = dict(FLAGS, learning_rate=1e-3)  # a training rerun: compared with the training
+    assert run_contract.rerun_changes(outputs.read_manifest(out), later, ["neg", "pos"],
+                                      "c" * 64) == [
+        "learning_rate: 2e-05 -> 0.001",
+        "training data (sha256 of the train examples): aaaaaaaaaaaa -> cccccccccccc"]
