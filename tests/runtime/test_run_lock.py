@@ -100,3 +100,21 @@ def test_locked_output_dir_leaves_no_trace_when_nothing_was_written(tmp_path):
     with run_lock.locked_output_dir(target, run_id=""):
         assert os.listdir(target) == ["run.lock"]
     assert not os.path.exists(target)
+
+
+def test_run_classifier_refuses_a_held_output_dir_before_anything_else(tmp_path):
+    from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        write_lock(str(tmp_path), pid=sleeper.pid)
+        before = sorted(os.listdir(str(tmp_path)))
+        with pytest.raises(BertTF1Error, match="is in use by another live run \\(host .*, pid "
+                                               "%d, since " % sleeper.pid):
+            run_classifier(ClassifierRunSettings(
+                task_name="imdb", data_dir=str(tmp_path / "data"), output_dir=str(tmp_path),
+                bert_hub_module_handle=str(tmp_path / "module"), do_train=True))
+        assert sorted(os.listdir(str(tmp_path))) == before  # the holder's lock is untouched
+    finally:
+        sleeper.kill()
+        sleeper.wait()
