@@ -279,7 +279,8 @@ def _check_against_meta(input_file, seq_length, is_regression):
 
 def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remainder,
                                 is_regression=False, batch_size=None, shuffle_buffer_size=100,
-                                seed=None, dynamic_padding=False, length_buckets=None):
+                                seed=None, dynamic_padding=False, length_buckets=None,
+                                skip_examples=0):
     """Creates an `input_fn(params)` reading a TFRecord written by
     features.file_based_convert_examples_to_features (or by Google's function of that name).
 
@@ -298,6 +299,9 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         before writing them, or raise this.
       seed: int or None, the shuffle's op-level seed (same seed -> same order).
       dynamic_padding, length_buckets: as in input_fn_builder.
+      skip_examples: training only: drop this many records of the repeated, shuffled stream
+        first (a resumed run skips what its restored global step consumed, so it sees the
+        batches an uninterrupted run would; bert_tf1.runtime.exact_resume).
 
     Returns:
       input_fn(params=None) -> tf.data.Dataset of dicts (see module docstring for keys).
@@ -325,6 +329,8 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=buffer_size, seed=seed)
+            if skip_examples:
+                dataset = dataset.skip(skip_examples)
         if bounds:
             # Parse in chunks (vectorised), then regroup single examples by length.
             dataset = dataset.batch(_PARSE_CHUNK)

@@ -29,7 +29,18 @@ from bert_tf1.classifier import features as features_lib
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert, validation
 from bert_tf1.modeling import tokenization as fast_tokenization
-from bert_tf1.runtime import cluster, distribution, estimators, multi_worker, outputs, progress
+from bert_tf1.runtime import (
+    checkpoint_integrity,
+    cluster,
+    distribution,
+    estimators,
+    exact_resume,
+    multi_worker,
+    outputs,
+    progress,
+    run_contract,
+    run_lock,
+)
 
 # Tasks whose GLUE metric is Matthews correlation.
 MCC_TASKS = ("cola",)
@@ -57,7 +68,7 @@ class ClassifierRunSettings(object):
         eval_split="dev", predict_split="test", task_options=None,
         log_every_n_steps=100, show_progress=True, pad_batches=False,
         distribution_strategy="none", num_gpus=0, fine_tune_top_layers=0,
-        deterministic=False, tokenizer="auto", export_dir=None,
+        deterministic=False, tokenizer="auto", export_dir=None, overwrite_output_dir=False,
         xla_jit=False, intra_op_threads=0, inter_op_threads=0,
         dynamic_padding=True, length_buckets=None, feature_workers=0, feature_cache_dir=None,
     )
@@ -311,6 +322,8 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
         head=s.head, head_dropout=s.head_dropout, for_tpu_estimator=not distributed,
         bert_source=bert_source, fine_tune_top_layers=s.fine_tune_top_layers or None,
         init_checkpoint=s.init_checkpoint)
+    if s.deterministic:  # dropout masks a resumed run reproduces (runtime.exact_resume)
+        fn = exact_resume.seeded_dropout_model_fn(fn, s.seed)
     if distributed:
         if s.use_tpu:
             raise BertTF1Error("--use_tpu and --distribution_strategy=%s do not combine"
@@ -342,48 +355,28 @@ HEAD_VARIABLES = ("output_weights", "output_bias")
 FROZEN_MLP_VARIABLES = ("head_hidden/kernel", "head_hidden/bias")
 
 
-def model_mismatches(s, label_list, manifest):
-    """'--flag=value but the trained run's manifest says X' for head, labels, max_seq_length."""
-    flags = manifest.get("flags") or {}
-    found = []
-    for name in ("head", "max_seq_length"):
-        if name in flags and flags[name] != getattr(s, name):
-            found.append("--%s=%s but the model was trained with %s=%s"
-                         % (name, getattr(s, name), name, flags[name]))
-    if manifest.get("task_spec"):
-        trained = data.TaskSpec.from_dict(manifest["task_spec"])
-        trained_labels = None if trained.is_regression else list(trained.labels)
-        if trained_labels != label_list:
-            found.append("labels %s but the model was trained with labels %s" % (
-                "regression" if label_list is None else label_list,
-                "regression" if trained_labels is None else trained_labels))
-    return found
-
-
 def check_trained_model(s, label_list):
     """Stops a run that would silently use a trained model with the wrong head or labels.
 
     A fine-tuned model is restored from output_dir (a checkpoint there: resume, or eval/predict
-    of the trained run) or, without training, from --init_checkpoint; when the run manifest
-    beside that checkpoint disagrees with the flags on head, label list or max_seq_length,
-    predictions would be silently wrong (e.g. a --head=mean model read as pooled gives ~1/N for
-    every class), so that is one BertTF1Error naming each mismatch. --init_checkpoint with
-    --do_train is fine-tuning from another run (e.g. MNLI -> RTE): mismatches are only logged.
+    of the trained run; check_run_contract compares its manifest with the flags first) or,
+    without training, from --init_checkpoint; when the run manifest beside that checkpoint
+    disagrees with the flags on head, label list or max_seq_length, predictions would be
+    silently wrong (e.g. a --head=mean model read as pooled gives ~1/N for every class), so that
+    is one BertTF1Error naming each change (trained -> given). --init_checkpoint with
+    --do_train is fine-tuning from another run (e.g. MNLI -> RTE): changes are only logged.
     A run that does not train must restore its head from somewhere: no checkpoint in output_dir
     and an --init_checkpoint without the head is an error too.
     """
     resumes = tf.train.latest_checkpoint(s.output_dir) if tf.io.gfile.isdir(s.output_dir) \
         else None
-    sources = []
-    if resumes:
-        sources.append((s.output_dir, True))
     if s.init_checkpoint and not resumes:
         checkpoint = checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
-        sources.append((os.path.dirname(checkpoint), not s.do_train))
-    for directory, strict in sources:
+        directory = os.path.dirname(checkpoint)
         manifest = outputs.read_manifest(directory)
-        found = model_mismatches(s, label_list, manifest) if manifest else []
-        if found and strict:
+        found = run_contract.shape_changes(manifest, s.to_dict(), label_list) if manifest \
+            else []
+        if found and not s.do_train:
             raise BertTF1Error("the trained model in %s does not match this run: %s (give the "
                                "flags it was trained with; see %s)" % (
                                    directory, "; ".join(found),
@@ -443,28 +436,74 @@ def resolve_task_for_run(s):
                            "label list: pass --label_list (%s)" % (error, hint))
 
 
+def check_run_contract(s, label_list, splits):
+    """Output_dir's contract before anything is written: one error naming what changed since
+    the run already there (or, with --overwrite_output_dir, that run cleared); returns the
+    training data's fingerprint for the manifest (None when the run does not train)."""
+    train_sha = run_contract.examples_fingerprint(splits["train"]) if "train" in splits \
+        else None
+    run_contract.check_rerun(s.output_dir, s.to_dict(), label_list, train_sha,
+                             overwrite=s.overwrite_output_dir)
+    return train_sha
+
+
+def resume_input_skip(s):
+    """Training records the restored checkpoint already consumed (0 for a fresh run)."""
+    step = checkpoint_integrity.checkpoint_step(tf.train.latest_checkpoint(s.output_dir))
+    if step:
+        tf.compat.v1.logging.info("resuming at global step %d: the input skips the %d training "
+                                  "records it consumed", step,
+                                  exact_resume.examples_consumed(step, s.train_batch_size))
+    return exact_resume.examples_consumed(step, s.train_batch_size)
+
+
 def make_progress_hook(s, num_train_steps):
     """The steps/s + ETA hook; on a TPU it reads global_step only (the loss is on the device)."""
     return progress.progress_hook(num_train_steps, s.log_every_n_steps, s.use_tpu)
 
 
 def run_classifier(settings):
-    """Runs the requested actions; returns a dict of what was produced (paths and results)."""
+    """Runs the requested actions; returns a dict of what was produced (paths and results).
+
+    output_dir is held by one live run at a time (runtime.run_lock) and its manifest's status
+    ends as finished or failed (with the error) on every exit path but SIGKILL.
+    """
     s = settings
     compat.setup_tf1()
     validate_settings(s)
     task = cluster_task(s)
-    # Only the chief writes the manifest, results, predictions and export; the other processes
-    # of a multi-worker job keep their input files apart (cluster.task_scratch_dir).
+    validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
+    status = run_contract.RunStatus(s.output_dir)
+    with run_lock.locked_output_dir(s.output_dir):
+        try:
+            return _run_classifier_locked(s, status, task)
+        except BaseException as error:
+            status.fail(error)
+            raise
+
+
+def _run_classifier_locked(s, status, task):
+    """run_classifier's actions, under output_dir's lock; `status` records the manifest.
+
+    `task` is this process's role in a multi-worker job (None: a single-process run). Only
+    the chief checks and records output_dir's contract and writes the manifest, results,
+    predictions and export; the other processes keep their input files apart
+    (cluster.task_scratch_dir).
+    """
     chief = task is None or task.is_chief
     work_dir = cluster.task_scratch_dir(s.output_dir, task)
-    validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
     bert_source = bert_source_from_settings(s)
     check_max_seq_length(s, bert_source)
     spec = resolve_task_for_run(s)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
-    check_trained_model(s, label_list)
+    if chief:
+        try:
+            checkpoint_integrity.ensure_intact(s.output_dir)
+        except BertTF1Error:  # no checkpoint reads back: start over only when asked to
+            if not s.overwrite_output_dir:
+                raise
+            run_contract.clear_previous_run(s.output_dir)
     if s.export_dir and chief:
         # Imported here: serving.export builds on this module (settings, graph_bert_source).
         from bert_tf1.serving import export as export_lib
@@ -472,6 +511,8 @@ def run_classifier(settings):
         # A re-run may replace its own earlier export, never another directory's content.
         export_lib.check_export_target(s.export_dir, export_lib.is_export(s.export_dir))
     splits = load_splits(s, spec)
+    train_sha = check_run_contract(s, label_list, splits) if chief else None
+    check_trained_model(s, label_list)
     tokenizer = make_tokenizer(s)
     is_regression = task_type == "regression"
     feature_labels = "regression" if is_regression else label_list
@@ -487,12 +528,14 @@ def run_classifier(settings):
     produced = {"task": spec.name, "labels": label_list, "task_type": task_type}
     # Written first with status "running", so an interrupted run still says what it was.
     manifest = outputs.build_manifest(s.to_dict(), [s.data_dir], seed=s.seed,
-                                      extra={"status": "running", "task_spec": spec.to_dict()})
+                                      extra={"task_spec": spec.to_dict(),
+                                             run_contract.TRAIN_DATA_KEY: train_sha})
     if task is not None:
         manifest["cluster"] = {"num_workers": task.num_workers,
                                "evaluator": task.has_evaluator}
     if chief:
-        outputs.write_manifest(s.output_dir, manifest)
+        run_contract.carry_training_record(s.output_dir, manifest, s.do_train)
+        status.start(manifest)
 
     num_train_steps = num_warmup_steps = 0
     if s.do_train:
@@ -539,27 +582,29 @@ def run_classifier(settings):
         tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
                                   len(train_examples), num_train_steps, num_warmup_steps)
         hook = make_progress_hook(s, num_train_steps)
+        history = exact_resume.HistoryFlushHook(
+            hook, s.output_dir, min(s.save_checkpoints_steps, s.log_every_n_steps))
         started = time.time()
         train_input_fn = inputs.file_based_input_fn_builder(
             train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
             seed=s.seed, batch_size=train_batch_size, dynamic_padding=padding,
-            length_buckets=s.length_buckets if padding else None) \
-            if not (task and task.is_evaluator) else None
+            length_buckets=s.length_buckets if padding else None,
+            skip_examples=resume_input_skip(s)) if not (task and task.is_evaluator) else None
         try:
+            hooks = [hook, history] if chief else [hook]
             if task is None:
-                estimator.train(train_input_fn, max_steps=num_train_steps, hooks=[hook])
+                estimator.train(train_input_fn, max_steps=num_train_steps, hooks=hooks)
             else:
                 eval_input_fn = None
                 if task.is_evaluator:
                     eval_input_fn, _ = inference_input(splits["eval"], s.eval_batch_size,
                                                        "eval", eval_batch_size)
                 evaluated = multi_worker.train_and_evaluate(
-                    estimator, task, train_input_fn, num_train_steps, [hook], eval_input_fn,
+                    estimator, task, train_input_fn, num_train_steps, hooks, eval_input_fn,
                     s.output_dir, {"num_eval_examples": len(splits.get("eval", ()))})
         finally:  # keep the losses of an interrupted run: a resumed run appends to them
-            if hook.history and chief:
-                produced["train_history_file"] = outputs.write_train_history(
-                    s.output_dir, hook.history)
+            if chief and history.flush():
+                produced["train_history_file"] = history.path
         produced["train_seconds"] = round(time.time() - started, 1)
         produced["num_train_steps"] = num_train_steps
         if task is not None and task.is_evaluator:
@@ -598,9 +643,8 @@ def run_classifier(settings):
         produced["predict_files"] = outputs.write_predictions(
             s.output_dir, splits["predict"], kept, label_list, is_regression)
 
-    manifest.update(status="finished", results=produced.get("eval_results"),
-                    train_seconds=produced.get("train_seconds"))
-    outputs.write_manifest(s.output_dir, manifest)
+    status.finish(results=produced.get("eval_results"),
+                  train_seconds=produced.get("train_seconds"))
     if s.export_dir:
         # A predict-only run exports the model it predicted with: --init_checkpoint's.
         checkpoint = None if tf.train.latest_checkpoint(s.output_dir) else s.init_checkpoint

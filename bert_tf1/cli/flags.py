@@ -67,6 +67,14 @@ FEATURE_FLAGS = (
                                     "~/.cache/bert_tf1/features; 'none' turns it off)."),
 )
 
+# The start-over flag of the output_dir contract (bert_tf1.runtime.run_contract).
+OUTPUT_DIR_FLAGS = (
+    ("bool", "overwrite_output_dir", "Start over: when --output_dir holds a run with other "
+                                     "data, model or flags, remove its checkpoints, records "
+                                     "and results (only the kit's own files) instead of "
+                                     "stopping with the list of what changed."),
+)
+
 
 class FlagDefiner(object):
     """Defines absl flags in one FlagValues with defaults read from a settings DEFAULTS dict.

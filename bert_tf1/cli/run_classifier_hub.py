@@ -11,6 +11,7 @@ from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.cli import run_absl, run_main
 from bert_tf1.cli.flags import (
     FEATURE_FLAGS,
+    OUTPUT_DIR_FLAGS,
     PADDING_FLAGS,
     SESSION_FLAGS,
     TPU_FLAGS,
@@ -60,6 +61,7 @@ def define_flags(flag_values=None):
     define.group(TRAINING_FLAGS)
     define.group(TPU_FLAGS)
     define.group(SESSION_FLAGS)
+    define.group(OUTPUT_DIR_FLAGS)
     define("string", "tpu_job_name", "TPU worker job name (TPU pods; usually unset).")
     define("string", "bert_hub_module_handle", "TF1 Hub module handle of the BERT.")
     # --- bert_tf1's additions ---

@@ -167,7 +167,10 @@ def test_resume_after_interruption_continues_to_the_planned_step(tiny_hub_module
         run_classifier(run)
     assert not os.path.exists(os.path.join(output_dir, "eval_results.json"))
     with open(os.path.join(output_dir, "run_manifest.json")) as handle:
-        assert json.load(handle)["status"] == "running"
+        manifest = json.load(handle)
+    assert (manifest["status"], manifest["error"]) == ("failed", "KeyboardInterrupt: interrupted")
+    with open(os.path.join(output_dir, "train_history.json")) as handle:  # flushed as it trained
+        assert [step for step, _ in json.load(handle)["loss"]] == [1, 2]
     record = os.path.join(output_dir, "train.tf_record")
     record_stamp = os.path.getmtime(record)
 

@@ -29,9 +29,10 @@ def test_predicting_from_the_trained_output_dir_with_another_head(trained, tmp_p
     before = sorted(os.listdir(copy))
     with pytest.raises(BertTF1Error) as error:
         run_classifier(predict_only(trained, copy, head="pooled"))
+    # The output_dir contract (runtime.run_contract) names each change, trained -> given.
     assert str(error.value) == (
-        "the trained model in %s does not match this run: --head=pooled but the model was "
-        "trained with head=mean (give the flags it was trained with; see %s)"
+        "%s holds a run with other settings: head: mean -> pooled. Repeat its flags to use it, "
+        "give another --output_dir, or pass --overwrite_output_dir to start over (see %s)"
         % (copy, os.path.join(copy, "run_manifest.json")))
     assert sorted(os.listdir(copy)) == before  # stopped before writing anything
 
@@ -46,9 +47,9 @@ def test_init_checkpoint_names_every_mismatch(trained, tmp_path):
                                     head="pooled", max_seq_length=24,
                                     task_options={"labels": ["1", "0"]}))
     message = str(error.value)
-    for part in ("--head=pooled but the model was trained with head=mean",
-                 "--max_seq_length=24 but the model was trained with max_seq_length=16",
-                 "labels ['1', '0'] but the model was trained with labels ['0', '1']"):
+    for part in ("the trained model in %s does not match this run: " % os.path.dirname(checkpoint),
+                 "head: mean -> pooled", "max_seq_length: 16 -> 24",
+                 "labels: ['0', '1'] -> ['1', '0']"):
         assert part in message, message
     assert not os.path.exists(output_dir)
 
