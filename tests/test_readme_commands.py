@@ -28,6 +28,9 @@ QUICK_START = "## Quick start"
 # (pattern of a README command, the test that runs it: "path::function" or "path" for a script
 # CI runs, why it is not run here). Patterns are searched in the command with its comment removed.
 COVERED_BY = [
+    (r"benchmarks/run\.py --quick$", "tests/test_benchmarks.py::"
+     "test_one_table_and_a_json_list_of_the_rows", "the table/JSON plumbing; the measurement "
+     "itself is run by hand (speed goals are never timed tests)"),
     (r"bert-tf1-launch-local --workers 2 --evaluator -- \\$|run_classifier_hub\.py --task=csv "
      r"--data_dir=runs/imdb \\$|--output_dir=runs/imdb_2w|--distribution_strategy=multi_worker$",
      "tests/runtime/test_multi_worker.py::test_two_workers_and_an_evaluator_train_the_tiny_bert",
