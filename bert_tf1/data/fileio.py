@@ -132,23 +132,26 @@ def join(path, *parts):
     return os.path.join(path, *parts)
 
 
+def _remote_check(check, path, action):
+    """A remote yes/no question, retried; a "no" is checked against the endpoint, because TF's
+    S3 file system answers False (after ~51 s) when it cannot connect at all."""
+    found = with_retries(check, path, action)
+    if not found:
+        raise_if_unreachable(path, action)
+    return found
+
+
 def exists(path):
     """True when `path` exists (file or directory)."""
     if is_remote(path):
-        found = with_retries(lambda: _gfile().exists(path), path, "check it exists")
-        if not found:
-            raise_if_unreachable(path, "check it exists")
-        return found
+        return _remote_check(lambda: _gfile().exists(path), path, "check it exists")
     return os.path.exists(path)
 
 
 def isdir(path):
     """True when `path` is a directory."""
     if is_remote(path):
-        found = with_retries(lambda: _gfile().isdir(path), path, "check it is a directory")
-        if not found:
-            raise_if_unreachable(path, "check it is a directory")
-        return found
+        return _remote_check(lambda: _gfile().isdir(path), path, "check it is a directory")
     return os.path.isdir(path)
 
 

@@ -150,11 +150,15 @@ def format_seconds(value):
     return "—" if value is None else "%.0f" % value
 
 
-def _prediction_arrays(run):
-    """(gold label ids, class probabilities [n, num_labels], label names) from predictions."""
+def prediction_arrays(run):
+    """(gold label ids [n], class probabilities [n, num_labels], label names) of the labelled
+    classification predictions of `run` (a dict with "labels" and "predictions"), or None."""
     labels = run["labels"]
-    rows = [row for row in run["predictions"] if "label" in row and "probabilities" in row]
-    if not rows or not labels:
+    if not isinstance(labels, list):
+        return None
+    rows = [row for row in run["predictions"]
+            if row.get("label") in labels and "probabilities" in row]
+    if not rows:
         return None
     gold = np.array([labels.index(row["label"]) for row in rows])
     probabilities = np.array([[row["probabilities"][name] for name in labels] for row in rows])
@@ -164,7 +168,7 @@ def _prediction_arrays(run):
 def recomputed_metrics(run):
     """Accuracy (and ROC AUC for two classes) recomputed with scikit-learn from predictions."""
 
-    arrays = _prediction_arrays(run)
+    arrays = prediction_arrays(run)
     if arrays is None:
         return {}
     gold, probabilities, labels = arrays
@@ -227,7 +231,7 @@ def plot_loss_curves(runs, path):
 def plot_confusion_matrix(run, path):
     """Confusion matrix (rows gold, columns predicted) of one run; returns path or None."""
 
-    arrays = _prediction_arrays(run)
+    arrays = prediction_arrays(run)
     if arrays is None:
         return None
     gold, probabilities, labels = arrays
@@ -272,7 +276,7 @@ def plot_roc(runs, path):
 
     curves = []
     for run in runs:
-        arrays = _prediction_arrays(run)
+        arrays = prediction_arrays(run)
         if arrays is None or len(arrays[2]) != 2 or len(set(arrays[0])) < 2:
             continue
         gold, probabilities, _ = arrays

@@ -92,23 +92,9 @@ def read_finished_run(run_dir, name=None):
     }
 
 
-def _labelled_predictions(run):
-    """(gold ids, probabilities [n, k], labels) of labelled classification predictions."""
-    labels = run["labels"]
-    if not isinstance(labels, list):
-        return None
-    rows = [row for row in run["predictions"]
-            if row.get("label") in labels and "probabilities" in row]
-    if not rows:
-        return None
-    gold = np.array([labels.index(row["label"]) for row in rows])
-    probabilities = np.array([[row["probabilities"][name] for name in labels] for row in rows])
-    return gold, probabilities, labels
-
-
 def recomputed(run):
     """Accuracy, macro F1 and (binary) ROC AUC from labelled predictions, with scikit-learn."""
-    arrays = _labelled_predictions(run)
+    arrays = plots.prediction_arrays(run)
     if arrays is None:
         return {}
     gold, probabilities, labels = arrays
@@ -142,7 +128,7 @@ def _curves(gold, probabilities, labels, kind):
 
 def plot_curves(run, kind, path):
     """ROC (kind "roc") or precision-recall ("pr") curves of one run; returns path or None."""
-    arrays = _labelled_predictions(run)
+    arrays = plots.prediction_arrays(run)
     if arrays is None:
         return None
     curves = _curves(*arrays, kind=kind)
@@ -177,7 +163,7 @@ def plot_curves(run, kind, path):
 
 def plot_confusion(run, path):
     """Confusion matrix from labelled predictions, else from the eval counts; path or None."""
-    arrays = _labelled_predictions(run)
+    arrays = plots.prediction_arrays(run)
     split = run["settings"].get("predict_split", "predicted")
     if arrays is not None:
         gold, probabilities, labels = arrays
