@@ -618,9 +618,10 @@ def _run_classifier_locked(s, status, task):
         return progress.inference_progress_hook(fed, batch_size, what, s.use_tpu,
                                                 s.iterations_per_loop)
 
+    finished = {}
     if s.do_eval and task is not None and task.has_evaluator:
         # The evaluator task has evaluated the final checkpoint and written the results.
-        manifest["eval_results_by"] = "evaluator"
+        finished["eval_results_by"] = "evaluator"
     elif s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
                                           eval_batch_size, s.length_buckets)
@@ -644,7 +645,7 @@ def _run_classifier_locked(s, status, task):
             s.output_dir, splits["predict"], kept, label_list, is_regression)
 
     status.finish(results=produced.get("eval_results"),
-                  train_seconds=produced.get("train_seconds"))
+                  train_seconds=produced.get("train_seconds"), **finished)
     if s.export_dir:
         # A predict-only run exports the model it predicted with: --init_checkpoint's.
         checkpoint = None if tf.train.latest_checkpoint(s.output_dir) else s.init_checkpoint

@@ -102,7 +102,10 @@ def test_locked_output_dir_leaves_no_trace_when_nothing_was_written(tmp_path):
     assert not os.path.exists(target)
 
 
-def test_run_classifier_refuses_a_held_output_dir_before_anything_else(tmp_path):
+def test_run_classifier_refuses_a_held_output_dir_before_anything_else(tiny_hub_module,
+                                                                     tmp_path):
+    # The model source is checked before the lock (modeling.validation: nothing is written
+    # for a broken one), so the module is real; the data dir does not exist: never read.
     from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
@@ -113,7 +116,7 @@ def test_run_classifier_refuses_a_held_output_dir_before_anything_else(tmp_path)
                                                "%d, since " % sleeper.pid):
             run_classifier(ClassifierRunSettings(
                 task_name="imdb", data_dir=str(tmp_path / "data"), output_dir=str(tmp_path),
-                bert_hub_module_handle=str(tmp_path / "module"), do_train=True))
+                bert_hub_module_handle=tiny_hub_module, do_train=True))
         assert sorted(os.listdir(str(tmp_path))) == before  # the holder's lock is untouched
     finally:
         sleeper.kill()
