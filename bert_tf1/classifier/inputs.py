@@ -301,7 +301,8 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
       dynamic_padding, length_buckets: as in input_fn_builder.
       skip_examples: training only: drop this many records of the repeated, shuffled stream
         first (a resumed run skips what its restored global step consumed, so it sees the
-        batches an uninterrupted run would; bert_tf1.runtime.exact_resume).
+        batches an uninterrupted run would; bert_tf1.runtime.exact_resume). With length
+        buckets, skip_examples // batch size whole batches of the bucketed stream.
 
     Returns:
       input_fn(params=None) -> tf.data.Dataset of dicts (see module docstring for keys).
@@ -329,7 +330,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=buffer_size, seed=seed)
-            if skip_examples:
+            if skip_examples and not bounds:
                 dataset = dataset.skip(skip_examples)
         if bounds:
             # Parse in chunks (vectorised), then regroup single examples by length.
@@ -337,6 +338,11 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
             dataset = dataset.map(_decode_batch, num_parallel_calls=_AUTOTUNE)
             dataset = dataset.apply(tf.data.experimental.unbatch())
             dataset = _bucketed_batches(dataset, bounds, size, drop_remainder)
+            if is_training and skip_examples:
+                # Buckets hold examples back in partly filled windows, so after k steps more
+                # than k * size records were read: skip the k batches themselves (the bucketed
+                # stream is deterministic for a seeded shuffle).
+                dataset = dataset.skip(skip_examples // size)
         else:
             # Batch, then parse the whole batch at once (vectorised; order is kept).
             dataset = dataset.batch(size, drop_remainder=drop_remainder)

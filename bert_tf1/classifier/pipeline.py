@@ -333,7 +333,9 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
             fn, s.output_dir, strategy, s.train_batch_size, s.eval_batch_size,
             s.predict_batch_size, save_checkpoints_steps=s.save_checkpoints_steps,
             keep_checkpoint_max=s.keep_checkpoint_max, seed=s.seed,
-            log_step_count_steps=s.log_every_n_steps)
+            log_step_count_steps=s.log_every_n_steps,
+            session_config=estimators.session_config(s.xla_jit, s.intra_op_threads,
+                                                     s.inter_op_threads))
         return estimator, estimator.params["train_batch_size_per_replica"]
     run_config = estimators.make_run_config(
         s.output_dir, use_tpu=s.use_tpu, tpu_name=s.tpu_name, tpu_zone=s.tpu_zone,
@@ -474,7 +476,12 @@ def run_classifier(settings):
     task = cluster_task(s)
     validation.check_run_inputs(s)  # model source, storage, output_dir: before any write
     status = run_contract.RunStatus(s.output_dir)
-    with run_lock.locked_output_dir(s.output_dir):
+    # A multi-worker job shares the chief's lock: the chief creates and removes it, the other
+    # processes only check that no other run holds it (they may start before the chief). A
+    # single-process run never joins a lock, even with a TF_CONFIG in its environment.
+    chief = task is None or task.is_chief
+    with run_lock.locked_output_dir(s.output_dir, run_id=run_lock.job_run_id() if task else "",
+                                    create=chief):
         try:
             return _run_classifier_locked(s, status, task)
         except BaseException as error:

@@ -94,8 +94,8 @@ def _finished_with(settings):
     """True when settings.output_dir holds a finished run made with the same settings."""
 
     path = os.path.join(settings.output_dir, outputs.MANIFEST_JSON)
-    if not tf.io.gfile.exists(path):
-        return False
+    if settings.overwrite_output_dir or not tf.io.gfile.exists(path):
+        return False  # overwrite_output_dir: the run starts over (pipeline's rerun contract)
     with tf.io.gfile.GFile(path, "r") as handle:
         try:
             manifest = json.load(handle)
@@ -108,9 +108,13 @@ def _finished_with(settings):
     recorded = manifest.get("flags", {})
     # Settings that change how a run is logged or batched at inference, not its numbers.
     # output_dir is where the run lives, not what it did (a finished run may have been moved).
+    # Speed settings whose outputs are tested equal (dynamic padding, feature workers and
+    # cache, tokenizer implementation, session settings) do not make a finished run stale.
     ignored = ("show_progress", "log_every_n_steps", "save_checkpoints_steps",
                "keep_checkpoint_max", "eval_batch_size", "predict_batch_size", "output_dir",
-               "xla_jit", "intra_op_threads", "inter_op_threads")
+               "xla_jit", "intra_op_threads", "inter_op_threads", "dynamic_padding",
+               "feature_workers", "feature_cache_dir", "tokenizer", "export_dir",
+               "overwrite_output_dir")
     differing = sorted(name for name, value in settings.to_dict().items()
                        if name not in ignored and name in recorded
                        and _comparable(recorded[name]) != _comparable(value))

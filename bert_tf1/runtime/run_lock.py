@@ -165,7 +165,14 @@ def _is_stale(holder, host):
     return not pid_alive(holder["pid"], holder.get("since_epoch"))
 
 
-def acquire(output_dir, command=None, run_id=None, log=None):
+def _in_use(output_dir, holder, path):
+    return BertTF1Error(
+        "%s is in use by another live run (%s); wait for it to finish or give another "
+        "--output_dir. If that run is gone (e.g. its machine was restarted), delete %s"
+        % (output_dir, describe_holder(holder), path))
+
+
+def acquire(output_dir, command=None, run_id=None, log=None, create=True):
     """Takes output_dir's lock, or BertTF1Error naming the live holder.
 
     Args:
@@ -173,6 +180,9 @@ def acquire(output_dir, command=None, run_id=None, log=None):
       command: list of str recorded in the lock (default sys.argv).
       run_id: processes passing the same non-empty id share the lock (see job_run_id).
       log: called with the stale-lock warning (default tf.compat.v1.logging.warning).
+      create: False for the non-chief processes of a job: they never create (or remove) the
+        lock, only refuse when another run's live lock is there; an absent lock or one of
+        their own job is fine.
 
     Returns:
       RunLock; release() it (or use it as a context manager).
@@ -183,6 +193,12 @@ def acquire(output_dir, command=None, run_id=None, log=None):
     content = {"host": host, "pid": os.getpid(), "since": _utc_now(),
                "since_epoch": time.time(), "command": list(command or sys.argv),
                "run_id": run_id, "token": "%s-%d-%.6f" % (host, os.getpid(), time.time())}
+    if not create:
+        holder = _read_lock(path)
+        if holder and not (run_id and holder.get("run_id") == run_id) and \
+                not _is_stale(holder, host):
+            raise _in_use(output_dir, holder, path)
+        return RunLock(path, holder or content, owned=False)
     for _ in range(3):
         if _create(path, content):
             return RunLock(path, content, owned=True)
@@ -192,10 +208,7 @@ def acquire(output_dir, command=None, run_id=None, log=None):
         if run_id and holder.get("run_id") == run_id:
             return RunLock(path, holder, owned=False)
         if holder and not _is_stale(holder, host):
-            raise BertTF1Error(
-                "%s is in use by another live run (%s); wait for it to finish or give another "
-                "--output_dir. If that run is gone (e.g. its machine was restarted), delete %s"
-                % (output_dir, describe_holder(holder), path))
+            raise _in_use(output_dir, holder, path)
         log("%s: taking over a stale lock (%s: that process is no longer running); the run it "
             "held may have been killed: its checkpoints are verified before use" % (
                 path, describe_holder(holder) if holder else "unreadable lock file"))
@@ -204,7 +217,7 @@ def acquire(output_dir, command=None, run_id=None, log=None):
 
 
 @contextlib.contextmanager
-def locked_output_dir(output_dir, run_id=None):
+def locked_output_dir(output_dir, run_id=None, create=True):
     """Creates output_dir if needed and holds its lock for the block (see `acquire`).
 
     A directory this call created is removed again if nothing but the lock was written into it,
@@ -214,7 +227,8 @@ def locked_output_dir(output_dir, run_id=None):
     if not existed:
         tf.io.gfile.makedirs(output_dir)
     try:
-        lock = acquire(output_dir, run_id=job_run_id() if run_id is None else run_id)
+        lock = acquire(output_dir, run_id=job_run_id() if run_id is None else run_id,
+                       create=create)
     except BaseException:
         _remove_if_empty(output_dir, existed)
         raise

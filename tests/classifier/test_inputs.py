@@ -399,3 +399,20 @@ def test_static_padding_stays_the_default_of_the_builders(varied):
     _, dataset = run(file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4),
                      max_batches=1)
     assert dataset.output_shapes["input_ids"].as_list() == [4, LONG_SEQ]
+
+
+@pytest.mark.parametrize("buckets", [None, [12, 24]])
+def test_resumed_training_input_continues_where_the_restored_step_stopped(varied, buckets):
+    """skip_examples = steps * batch: the resumed stream is the uninterrupted one from that
+    step on, with length buckets too (they hold examples back in partly filled windows)."""
+    _, path = varied
+
+    def batches(skip, count):
+        fn = file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4, seed=5,
+                                         dynamic_padding=True, length_buckets=buckets,
+                                         skip_examples=skip)
+        return [batch["input_ids"].tolist() for batch in run(fn, max_batches=count)[0]]
+
+    uninterrupted = batches(0, 9)
+    assert batches(3 * 4, 6) == uninterrupted[3:]
+    assert batches(0, 6) != uninterrupted[3:]  # the skip is what aligns them

@@ -121,3 +121,21 @@ def test_run_classifier_refuses_a_held_output_dir_before_anything_else(tiny_hub_
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_non_chief_processes_check_the_lock_but_never_create_or_remove_it(tmp_path):
+    directory = str(tmp_path)
+    lock_file = os.path.join(directory, "run.lock")
+    # Started before the chief: no lock yet, none created.
+    run_lock.acquire(directory, run_id="job-1", create=False).release()
+    assert not os.path.exists(lock_file)
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        write_lock(directory, pid=sleeper.pid, run_id="job-1")  # the chief's lock
+        run_lock.acquire(directory, run_id="job-1", create=False).release()
+        assert os.path.exists(lock_file)  # left to its creator
+        with pytest.raises(BertTF1Error, match="in use by another live run"):
+            run_lock.acquire(directory, run_id="job-2", create=False)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
