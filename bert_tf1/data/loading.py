@@ -101,6 +101,8 @@ def split_source(task, data_dir, split, **options):
     'train split of my_data/train.csv'
     """
     spec = _configured(task, options)
+    if split not in spec.splits:  # e.g. quora's dev split, carved from train
+        return "%s split carved from the train split of %s" % (split, data_dir)
     try:
         path, _ = locate(spec.for_split(split), data_dir, split)
     except BertTF1Error:

@@ -96,3 +96,14 @@ def test_sampling_errors(call, expected):
     with pytest.raises(BertTF1Error) as info:
         call(pool({"0": 5, "1": 5}))
     assert expected in str(info.value)
+
+
+def test_split_source_names_a_carved_split_without_looking_for_its_file(tmp_path):
+    # quora has no dev split: --eval_examples on it names the carved split (was a KeyError).
+    from bert_tf1.data import fixtures, loading
+
+    data_dir = fixtures.write_fixture("quora", str(tmp_path / "quora"), per_label=2)
+    assert loading.split_source("quora", data_dir, "dev") == (
+        "dev split carved from the train split of %s" % data_dir)
+    assert loading.split_source("quora", data_dir, "train").startswith("train split of " +
+                                                                       data_dir)
