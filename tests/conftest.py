@@ -19,6 +19,32 @@ os.environ["BERT_TF1_CACHE"] = _FEATURE_CACHE
 atexit.register(shutil.rmtree, _FEATURE_CACHE, True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the marks
+def pytest_collection_modifyitems(items):
+    """Groups for pytest-xdist's --dist loadgroup (scripts/test.sh): a worker builds a fixture
+    for itself, so tests that share an expensive fixture run on one worker.
+
+    - tests that use the serving runs (`trained`, tests/serving/conftest.py): one group;
+    - tests that use a module- or class-scoped fixture: one group per module;
+    - every other test is scheduled on its own (session fixtures such as the tiny BERT are
+      cheap next to a suite: each worker builds its own).
+    Without xdist the marks change nothing.
+    """
+    for item in items:
+        group = None
+        if "trained" in item.fixturenames:
+            group = "serving-runs"
+        else:
+            definitions = getattr(item, "_fixtureinfo", None)
+            for name in item.fixturenames:
+                defs = definitions.name2fixturedefs.get(name) if definitions else None
+                if defs and defs[-1].scope in ("module", "class"):
+                    group = item.nodeid.split("::")[0]
+                    break
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def tiny_bert_dir(tmp_path_factory):
     """A tiny BERT (L2 H128 A2, seed 1) in Google's layout, built through the CLI."""

@@ -123,12 +123,23 @@ def test_train_eval_predict_in_one_run(tiny_hub_module, tmp_path, task, variant,
     assert not [n for n in os.listdir(output_dir) if ".tmp-" in n]
 
 
+@pytest.fixture(scope="module")
+def trained_imdb(tiny_hub_module, tmp_path_factory):
+    """One imdb run (train, eval and predict on 14 test examples, batch 4) whose outputs several
+    tests read: (settings, output_dir). Tests copy it before changing anything in it."""
+    root = tmp_path_factory.mktemp("trained_imdb")
+    data_dir = fixtures.write_fixture("imdb", str(root / "data"), per_label=7)
+    # lr 1e-2: the fine-tuned weights differ clearly from the module's and a fresh head's.
+    run = settings(tiny_hub_module, data_dir, str(root / "run"), "imdb", eval_batch_size=4,
+                   predict_batch_size=4, learning_rate=1e-2)
+    run_classifier(run)
+    return run, run.output_dir
+
+
 def test_tpu_style_padding_gives_exact_metrics_and_one_line_per_example(tiny_hub_module,
-                                                                       tmp_path):
-    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=7)
-    plain_dir, padded_dir = str(tmp_path / "plain"), str(tmp_path / "padded")
-    run_classifier(settings(tiny_hub_module, data_dir, plain_dir, "imdb", eval_batch_size=4,
-                            predict_batch_size=4))
+                                                                       trained_imdb, tmp_path):
+    run, plain_dir = trained_imdb
+    data_dir, padded_dir = run.data_dir, str(tmp_path / "padded")
     # Same trained model (copied checkpoint), evaluated with TPU-style padded full batches.
     import shutil
     shutil.copytree(plain_dir, padded_dir)
@@ -136,7 +147,8 @@ def test_tpu_style_padding_gives_exact_metrics_and_one_line_per_example(tiny_hub
                  "test_results.tsv", "eval.tf_record", "predict.tf_record"):
         os.remove(os.path.join(padded_dir, name))
     run_classifier(settings(tiny_hub_module, data_dir, padded_dir, "imdb", do_train=False,
-                            eval_batch_size=4, predict_batch_size=4, pad_batches=True))
+                            eval_batch_size=4, predict_batch_size=4, pad_batches=True,
+                            learning_rate=run.learning_rate))
     with open(os.path.join(padded_dir, "eval.tf_record.meta.json")) as handle:
         meta = json.load(handle)
     assert meta["num_examples"] % 4 == 0 and meta["num_examples"] > meta["num_real_examples"]
@@ -432,18 +444,13 @@ def test_predict_from_a_fine_tuned_checkpoint_into_a_new_output_dir(tiny_bert_di
     assert not os.path.exists(str(tmp_path / "untrained"))
 
 
-def test_hub_module_with_the_init_checkpoint_of_a_fine_tuned_classifier(tiny_hub_module,
-                                                                        tmp_path):
+def test_hub_module_with_the_init_checkpoint_of_a_fine_tuned_classifier(trained_imdb, tmp_path):
     """--bert_hub_module_handle + --init_checkpoint=<model.ckpt-N of a run on that module>:
     the fine-tuned encoder and head are restored, also when the module is loaded as a
     checkpoint (--deterministic: "bert/..." variables restored from "module/bert/...")."""
     import tensorflow as tf
 
-    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=4)
-    trained_dir = str(tmp_path / "trained")
-    base = settings(tiny_hub_module, data_dir, trained_dir, "imdb", do_eval=False,
-                    num_train_epochs=2.0, learning_rate=1e-2)
-    run_classifier(base)
+    base, trained_dir = trained_imdb
     expected = read_probabilities(trained_dir)
     trained = tf.train.latest_checkpoint(trained_dir)
     predict_only(str(tmp_path / "new"), base, init_checkpoint=trained)
