@@ -337,28 +337,28 @@ def test_further_pretraining_cli_from_checkpoint_then_fine_tune(tiny_bert_dir, t
     assert fine_tune_results["global_step"] >= 2  # 20 examples, batch 8, one epoch
 
 
-def test_further_pretraining_cli_errors(tmp_path):
-    missing = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=imdb",
-                          "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o")],
-                         check=False)
-    assert missing.returncode == 2 and "--init_checkpoint" in missing.stderr
+def test_further_pretraining_cli_errors(tmp_path, capsys):
+    from bert_tf1.cli import further_pretrain
+
+    # One bad command in a subprocess (the console script's exit code and stderr); the others
+    # call the same main() in-process (saves a TensorFlow start-up each).
     no_vocab = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=imdb",
                            "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
                            "--init_checkpoint=" + str(tmp_path)], check=False)
     assert no_vocab.returncode == 2 and "no vocab.txt" in no_vocab.stderr
     assert "Traceback" not in no_vocab.stderr
-    bad_option = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=csv",
-                             "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
-                             "--init_checkpoint=" + str(tmp_path),
-                             "--task_option", "header=maybe"], check=False)
-    assert bad_option.returncode == 2 and "Traceback" not in bad_option.stderr
-    assert "--task_option header=maybe" in bad_option.stderr
-    assert "expected a boolean" in bad_option.stderr
-    no_equals = run_python(["-m", "bert_tf1.cli.further_pretrain", "--task_name=csv",
-                            "--data_dir=" + str(tmp_path), "--output_dir=" + str(tmp_path / "o"),
-                            "--init_checkpoint=" + str(tmp_path), "--task_option", "header"],
-                           check=False)
-    assert no_equals.returncode == 2 and "expected key=value" in no_equals.stderr
+    with pytest.raises(SystemExit) as missing:  # argparse: a required flag is absent
+        further_pretrain.main(["--task_name=imdb", "--data_dir=" + str(tmp_path),
+                               "--output_dir=" + str(tmp_path / "o")])
+    assert missing.value.code == 2 and "--init_checkpoint" in capsys.readouterr().err
+    common = ["--task_name=csv", "--data_dir=" + str(tmp_path),
+              "--output_dir=" + str(tmp_path / "o"), "--init_checkpoint=" + str(tmp_path)]
+    assert further_pretrain.main(common + ["--task_option", "header=maybe"]) == 2
+    bad_option = capsys.readouterr().err
+    assert "--task_option header=maybe" in bad_option and "expected a boolean" in bad_option
+    assert further_pretrain.main(common + ["--task_option", "header"]) == 2
+    assert "expected key=value" in capsys.readouterr().err
+    assert not os.path.exists(str(tmp_path / "o"))
 
 
 EXTRA_WORDS = ["zephyrword%s" % letter for letter in "abcdefghijklmnopqrst"]
