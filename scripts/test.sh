@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Test command: the linter (ruff, configured in ruff.toml), then the whole suite in .venv.
 # Extra arguments go to pytest (e.g. -k smoke); BERT_TF1_SKIP_LINT=1 skips the linter.
+# The suite runs on BERT_TF1_TEST_WORKERS pytest-xdist worker processes (default 2; 0 runs it in
+# this process). Tests sharing an expensive fixture stay on one worker (tests/conftest.py).
 set -uo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
@@ -15,7 +17,10 @@ if [ "${BERT_TF1_SKIP_LINT:-0}" != 1 ]; then
     exit 1
   fi
 fi
-"$venv/bin/python" -m pytest "$@"
+workers="${BERT_TF1_TEST_WORKERS:-2}"
+parallel=()
+if [ "$workers" != 0 ]; then parallel=(-n "$workers" --dist loadgroup); fi
+"$venv/bin/python" -m pytest ${parallel[@]+"${parallel[@]}"} "$@"
 status=$?
 if [ "$status" = 5 ]; then
   # pytest's "no tests ran": a wrong selection or a broken collection, never a pass.
