@@ -545,6 +545,8 @@ def _run_classifier_locked(s, status, task):
     spec = resolve_task_for_run(s)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
+    if not chief:  # the chief's checks below may move checkpoints and clear tmp_worker_*
+        multi_worker.wait_for_chief(s.output_dir, run_lock.job_run_id(), task.name)
     if chief:
         try:
             checkpoint_integrity.ensure_intact(s.output_dir)
@@ -581,7 +583,8 @@ def _run_classifier_locked(s, status, task):
                                              run_contract.TRAIN_DATA_KEY: train_sha})
     if task is not None:
         manifest["cluster"] = {"num_workers": task.num_workers,
-                               "evaluator": task.has_evaluator}
+                               "evaluator": task.has_evaluator,
+                               "job_id": run_lock.job_run_id()}  # what the others wait for
     if chief:
         run_contract.carry_training_record(s.output_dir, manifest, s.do_train)
         status.start(manifest)
