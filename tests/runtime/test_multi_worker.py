@@ -150,7 +150,10 @@ def test_two_workers_and_an_evaluator_train_the_tiny_bert(tiny_hub_module, tmp_p
 
     manifest = outputs.read_manifest(output_dir)
     assert manifest["status"] == "finished" and manifest["eval_results_by"] == "evaluator"
-    assert manifest["cluster"] == {"num_workers": 2, "evaluator": True}
+    # job_id: what the other tasks waited for (wait_for_chief) before reading any data.
+    assert dict(manifest["cluster"], job_id=None) == {"num_workers": 2, "evaluator": True,
+                                                      "job_id": None}
+    assert manifest["cluster"]["job_id"].startswith("tf_config-")
     with open(os.path.join(output_dir, "train_history.json")) as handle:
         assert [step for step, _ in json.load(handle)["loss"]] == \
             list(range(1, num_train_steps + 1))
