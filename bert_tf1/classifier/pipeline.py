@@ -285,6 +285,7 @@ def graph_bert_source(s, bert_source):
     """
     if not bert_source.uses_hub_module:
         return bert_source
+    check_checkpoint_graph(s, bert_source)
     reason = "deterministic" if s.deterministic else s.distribution_strategy
     if reason == "none" and trained_as_bert_model(s.output_dir):
         reason = "the checkpoint in %s (trained with BERT built as BertModel)" % s.output_dir
@@ -297,13 +298,38 @@ def graph_bert_source(s, bert_source):
 def trained_as_bert_model(output_dir):
     """True when output_dir's latest checkpoint names the encoder "bert/..." (a BertModel graph:
     checkpoint or distributed/deterministic run), not "module/bert/..." (a hub.Module graph)."""
+    return _checkpoint_graph(output_dir) == "bert_model"
+
+
+def _checkpoint_graph(output_dir):
+    """"bert_model", "hub_module" (encoder saved as module/bert/...) or None (no checkpoint)."""
     if not output_dir or not tf.io.gfile.isdir(output_dir):
-        return False
+        return None
     checkpoint = tf.train.latest_checkpoint(output_dir)
     if not checkpoint:
-        return False
+        return None
     names = set(name for name, _ in tf.train.list_variables(checkpoint))
-    return "bert/embeddings/word_embeddings" in names
+    if "bert/embeddings/word_embeddings" in names:
+        return "bert_model"
+    return "hub_module" if "module/bert/embeddings/word_embeddings" in names else None
+
+
+def check_checkpoint_graph(s, bert_source):
+    """One error, before anything is written, when output_dir holds a checkpoint of a hub.Module
+    graph ("module/bert/...") but this run must build BertModel (a tf.distribute strategy or
+    --deterministic, see graph_bert_source): restoring would die with a raw NotFoundError."""
+    if not bert_source.uses_hub_module or not (s.deterministic or
+                                               s.distribution_strategy != "none"):
+        return
+    if _checkpoint_graph(s.output_dir) != "hub_module":
+        return
+    flag = "--deterministic" if s.deterministic else \
+        "--distribution_strategy=%s" % s.distribution_strategy
+    raise BertTF1Error(
+        "%s holds a checkpoint of a run that built the hub module as hub.Module (variables "
+        "module/bert/...), but %s builds BERT as BertModel (bert/...), so it cannot restore "
+        "that checkpoint: rerun without %s (as that run was trained), or give another "
+        "--output_dir" % (s.output_dir, flag, flag))
 
 
 def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train_steps,
@@ -372,8 +398,20 @@ def check_trained_model(s, label_list):
     """
     resumes = tf.train.latest_checkpoint(s.output_dir) if tf.io.gfile.isdir(s.output_dir) \
         else None
+    if s.init_checkpoint and resumes:
+        # Estimator restores model_dir's checkpoint over any initialisation: say so.
+        tf.compat.v1.logging.warning(
+            "--init_checkpoint %s is not used: %s already holds %s, which this run %s; give "
+            "another --output_dir to start from --init_checkpoint", s.init_checkpoint,
+            s.output_dir, resumes, "resumes from" if s.do_train else "evaluates/predicts with")
     if s.init_checkpoint and not resumes:
         checkpoint = checkpoint_bert.resolve_init_checkpoint(s.init_checkpoint)
+        # Read back in full: a same-size damaged copy passes validation's size check and
+        # would die at restore with a raw DataLossError.
+        problem = checkpoint_integrity.checkpoint_problem(checkpoint)
+        if problem:
+            raise BertTF1Error("--init_checkpoint %s does not read back (%s); copy or "
+                               "download it again" % (s.init_checkpoint, problem))
         directory = os.path.dirname(checkpoint)
         manifest = outputs.read_manifest(directory)
         found = run_contract.shape_changes(manifest, s.to_dict(), label_list) if manifest \
@@ -438,14 +476,17 @@ def resolve_task_for_run(s):
                            "label list: pass --label_list (%s)" % (error, hint))
 
 
-def check_run_contract(s, label_list, splits):
+def check_run_contract(s, label_list, splits, spec=None):
     """Output_dir's contract before anything is written: one error naming what changed since
     the run already there (or, with --overwrite_output_dir, that run cleared); returns the
     training data's fingerprint for the manifest (None when the run does not train)."""
     train_sha = run_contract.examples_fingerprint(splits["train"]) if "train" in splits \
         else None
+    # An eval-only run carving dev from train must carve it as the training run did.
+    carved_dev = bool(spec) and s.do_eval and s.eval_split == "dev" and \
+        not data.has_split(spec, s.data_dir, "dev", **dict(s.task_options))
     run_contract.check_rerun(s.output_dir, s.to_dict(), label_list, train_sha,
-                             overwrite=s.overwrite_output_dir)
+                             overwrite=s.overwrite_output_dir, carved_dev=carved_dev)
     return train_sha
 
 
@@ -504,6 +545,8 @@ def _run_classifier_locked(s, status, task):
     spec = resolve_task_for_run(s)
     label_list = None if spec.is_regression else list(spec.labels)
     task_type = task_type_for(spec, label_list)
+    if not chief:  # the chief's checks below may move checkpoints and clear tmp_worker_*
+        multi_worker.wait_for_chief(s.output_dir, run_lock.job_run_id(), task.name)
     if chief:
         try:
             checkpoint_integrity.ensure_intact(s.output_dir)
@@ -518,8 +561,9 @@ def _run_classifier_locked(s, status, task):
         # A re-run may replace its own earlier export, never another directory's content.
         export_lib.check_export_target(s.export_dir, export_lib.is_export(s.export_dir))
     splits = load_splits(s, spec)
-    train_sha = check_run_contract(s, label_list, splits) if chief else None
+    train_sha = check_run_contract(s, label_list, splits, spec) if chief else None
     check_trained_model(s, label_list)
+    check_checkpoint_graph(s, bert_source)
     tokenizer = make_tokenizer(s)
     is_regression = task_type == "regression"
     feature_labels = "regression" if is_regression else label_list
@@ -539,7 +583,8 @@ def _run_classifier_locked(s, status, task):
                                              run_contract.TRAIN_DATA_KEY: train_sha})
     if task is not None:
         manifest["cluster"] = {"num_workers": task.num_workers,
-                               "evaluator": task.has_evaluator}
+                               "evaluator": task.has_evaluator,
+                               "job_id": run_lock.job_run_id()}  # what the others wait for
     if chief:
         run_contract.carry_training_record(s.output_dir, manifest, s.do_train)
         status.start(manifest)

@@ -8,12 +8,14 @@ import argparse
 import sys
 
 from bert_tf1 import compat
-from bert_tf1.errors import BertTF1Error
+from bert_tf1.cli import run_main
 from bert_tf1.serving import export
+
+PROG = "bert-tf1-export"
 
 
 def build_arg_parser():
-    parser = argparse.ArgumentParser(prog="bert-tf1-export", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--model_dir", required=True,
                         help="output_dir of a finished run_classifier_hub.py run")
     parser.add_argument("--output", required=True, help="directory to write the SavedModel to")
@@ -26,19 +28,19 @@ def build_arg_parser():
 
 
 def main(argv=None):
+    """Returns the exit status (0, or 2 after one error line: bad input or an I/O fault)."""
     args = build_arg_parser().parse_args(argv)
-    compat.setup_tf1()
-    try:
+
+    def call():
+        compat.setup_tf1()
         result = export.export_saved_model(args.model_dir, args.output, args.checkpoint,
                                            args.overwrite)
-    except BertTF1Error as error:
-        print("bert-tf1-export: error: %s" % error, file=sys.stderr)
-        return 2
-    print("exported %s (step %s, head %s, max_seq_length %d, %s) to %s" % (
-        result["checkpoint"], result["global_step"], result["head"], result["max_seq_length"],
-        "regression" if result["is_regression"] else "labels " + ", ".join(result["labels"]),
-        result["export_dir"]))
-    return 0
+        print("exported %s (step %s, head %s, max_seq_length %d, %s) to %s" % (
+            result["checkpoint"], result["global_step"], result["head"],
+            result["max_seq_length"], "regression" if result["is_regression"]
+            else "labels " + ", ".join(result["labels"]), result["export_dir"]))
+
+    return run_main(PROG, call)
 
 
 def run():

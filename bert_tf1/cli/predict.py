@@ -10,13 +10,15 @@ import argparse
 import sys
 
 from bert_tf1 import compat
-from bert_tf1.errors import BertTF1Error
+from bert_tf1.cli import run_main
 from bert_tf1.serving import predict_file
 from bert_tf1.serving.predictor import DEFAULT_BATCH_SIZE, Predictor
 
+PROG = "bert-tf1-predict"
+
 
 def build_arg_parser():
-    parser = argparse.ArgumentParser(prog="bert-tf1-predict", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
     parser.add_argument("--model", required=True, help="directory written by bert-tf1-export")
     parser.add_argument("--input", default=None, help="input file (default: stdin)")
     parser.add_argument("--output", default=None,
@@ -29,19 +31,19 @@ def build_arg_parser():
 
 
 def main(argv=None):
+    """Returns the exit status (0, or 2 after one error line: bad input or an I/O fault)."""
     args = build_arg_parser().parse_args(argv)
-    compat.setup_tf1()
-    try:
+
+    def call():
+        compat.setup_tf1()
         with Predictor(args.model, batch_size=args.batch_size) as predictor:
             count = predict_file.predict_file(predictor, args.input, args.output,
                                               fmt=args.format)
-    except BertTF1Error as error:
-        print("bert-tf1-predict: error: %s" % error, file=sys.stderr)
-        return 2
-    if args.output not in (None, "-"):
-        print("bert-tf1-predict: %d predictions written to %s" % (count, args.output),
-              file=sys.stderr)
-    return 0
+        if args.output not in (None, "-"):
+            print("%s: %d predictions written to %s" % (PROG, count, args.output),
+                  file=sys.stderr)
+
+    return run_main(PROG, call)
 
 
 def run():

@@ -36,7 +36,7 @@ from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import bert_dir, checkpoint_bert
 from bert_tf1.pretraining import data as pretraining_data
 from bert_tf1.pretraining import pipeline as pretraining
-from bert_tf1.runtime import atomic_io, outputs
+from bert_tf1.runtime import atomic_io, outputs, run_lock
 
 # A sentence ends at . ! or ? (possibly followed by closing quotes/brackets) before whitespace.
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
@@ -184,44 +184,45 @@ def further_pretrain(task, data_dir, output_dir, init_checkpoint=None, init_hub_
     # Checked before any data is made: the hub export would reject it only after training.
     bert_dir.check_vocab_size(vocab_file, config, bert_config_file or "the config of %s" % init)
 
-    examples = load_examples(task, data_dir, split, **(task_options or {}))
-    tf.io.gfile.makedirs(output_dir)
-    corpus = os.path.join(output_dir, "corpus.txt")
-    atomic_io.write_text_atomically(corpus, examples_to_corpus(examples))
-    stats = pretraining_data.create_pretraining_data(
-        corpus, data_file, vocab_file, do_lower_case=do_lower_case,
-        do_whole_word_mask=do_whole_word_mask, max_seq_length=max_seq_length,
-        max_predictions_per_seq=max_predictions_per_seq, random_seed=random_seed,
-        dupe_factor=dupe_factor, masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob,
-        show_progress=show_progress, tokenizer=tokenizer, num_workers=num_workers)
-    produced = pretraining.run_pretraining(settings)
+    # One live run per output_dir: two would overwrite each other's data, checkpoints and exports.
+    with run_lock.locked_output_dir(output_dir, run_id=""):
+        examples = load_examples(task, data_dir, split, **(task_options or {}))
+        corpus = os.path.join(output_dir, "corpus.txt")
+        atomic_io.write_text_atomically(corpus, examples_to_corpus(examples))
+        stats = pretraining_data.create_pretraining_data(
+            corpus, data_file, vocab_file, do_lower_case=do_lower_case,
+            do_whole_word_mask=do_whole_word_mask, max_seq_length=max_seq_length,
+            max_predictions_per_seq=max_predictions_per_seq, random_seed=random_seed,
+            dupe_factor=dupe_factor, masked_lm_prob=masked_lm_prob, short_seq_prob=short_seq_prob,
+            show_progress=show_progress, tokenizer=tokenizer, num_workers=num_workers)
+        produced = pretraining.run_pretraining(settings)
 
-    checkpoint = tf.train.latest_checkpoint(model_dir)
-    if not checkpoint:
-        raise BertTF1Error("%s: training wrote no checkpoint" % model_dir)
-    bert_path = write_bert_dir(checkpoint, config, vocab_file, os.path.join(output_dir, "bert"))
-    hub_path = None
-    if export_hub:
-        hub_path = os.path.join(output_dir, "hub")
-        hub_export.export_hub_module(bert_path, hub_path, do_lower_case=do_lower_case,
-                                     overwrite=True)
-    result = {"corpus": corpus, "pretraining_data": data_file, "model_dir": model_dir,
-              "checkpoint": checkpoint, "bert_dir": bert_path, "hub_module": hub_path,
-              "num_examples": len(examples), "num_instances": stats["num_instances"],
-              "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
-              "train_loss_history": produced["train_loss_history"],
-              "eval_results": produced["eval_results"]}
-    # The arguments as resolved (vocab, casing, warm-up filled in), so a run can be repeated and
-    # its data seed and TF seed are on record next to its outputs.
-    manifest = os.path.join(output_dir, MANIFEST_NAME)
-    arguments.update(vocab_file=vocab_file, do_lower_case=do_lower_case,
-                     bert_config_file=bert_config_file, num_warmup_steps=num_warmup_steps)
-    record = {"arguments": arguments,
-              "counts": {"num_examples": len(examples), "num_documents": stats["num_documents"],
-                         "num_instances": stats["num_instances"]},
-              "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
-              "checkpoint": checkpoint, "eval_results": produced["eval_results"]}
-    atomic_io.write_text_atomically(
-        manifest, outputs.dumps_json(record, indent=2, sort_keys=True) + "\n")
-    result["manifest"] = manifest
-    return result
+        checkpoint = tf.train.latest_checkpoint(model_dir)
+        if not checkpoint:
+            raise BertTF1Error("%s: training wrote no checkpoint" % model_dir)
+        bert_path = write_bert_dir(checkpoint, config, vocab_file, os.path.join(output_dir, "bert"))
+        hub_path = None
+        if export_hub:
+            hub_path = os.path.join(output_dir, "hub")
+            hub_export.export_hub_module(bert_path, hub_path, do_lower_case=do_lower_case,
+                                         overwrite=True)
+        result = {"corpus": corpus, "pretraining_data": data_file, "model_dir": model_dir,
+                  "checkpoint": checkpoint, "bert_dir": bert_path, "hub_module": hub_path,
+                  "num_examples": len(examples), "num_instances": stats["num_instances"],
+                  "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
+                  "train_loss_history": produced["train_loss_history"],
+                  "eval_results": produced["eval_results"]}
+        # The arguments as resolved (vocab, casing, warm-up filled in), so a run can be repeated and
+        # its data seed and TF seed are on record next to its outputs.
+        manifest = os.path.join(output_dir, MANIFEST_NAME)
+        arguments.update(vocab_file=vocab_file, do_lower_case=do_lower_case,
+                         bert_config_file=bert_config_file, num_warmup_steps=num_warmup_steps)
+        record = {"arguments": arguments,
+                  "counts": {"num_examples": len(examples), "num_documents": stats["num_documents"],
+                             "num_instances": stats["num_instances"]},
+                  "tokenizer": stats["tokenizer"], "num_workers": stats["num_workers"],
+                  "checkpoint": checkpoint, "eval_results": produced["eval_results"]}
+        atomic_io.write_text_atomically(
+            manifest, outputs.dumps_json(record, indent=2, sort_keys=True) + "\n")
+        result["manifest"] = manifest
+        return result

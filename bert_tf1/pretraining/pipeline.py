@@ -13,6 +13,7 @@ then starts random).
     ...     do_train=True, do_eval=True, num_train_steps=1000))  # doctest: +SKIP
 """
 import collections
+import os
 
 import tensorflow as tf
 from bert import modeling
@@ -21,7 +22,7 @@ from bert_tf1 import compat
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import bert_dir, checkpoint_bert, optimization, pretraining_heads
 from bert_tf1.pretraining import data as pretraining_data
-from bert_tf1.runtime import estimators, outputs, progress
+from bert_tf1.runtime import checkpoint_integrity, estimators, outputs, progress, run_lock
 from bert_tf1.runtime.progress import TRAIN_LOSS_COLLECTION
 
 FEATURE_NAMES = ("input_ids", "input_mask", "segment_ids", "masked_lm_positions",
@@ -381,8 +382,8 @@ def resolve_bert_config(settings):
         config = checkpoint_bert.infer_bert_config_from_hub_module(init)
         config_file = "%s (inferred)" % init
     elif init and tf.io.gfile.isdir(init) and \
-            tf.io.gfile.exists(tf.io.gfile.join(init, bert_dir.CONFIG_NAME)):
-        config_file = tf.io.gfile.join(init, bert_dir.CONFIG_NAME)
+            tf.io.gfile.exists(os.path.join(init, bert_dir.CONFIG_NAME)):
+        config_file = os.path.join(init, bert_dir.CONFIG_NAME)
         config = bert_dir.load_bert_config(config_file)
     else:
         raise BertTF1Error("--bert_config_file is required (unless --init_hub_module or "
@@ -437,8 +438,15 @@ def run_pretraining(settings):
     config, checkpoint = resolve_bert_config(settings)
     check_pretraining_data(input_files, settings.max_seq_length,
                            settings.max_predictions_per_seq, config.vocab_size)
-    tf.io.gfile.makedirs(settings.output_dir)
+    # One live run per output_dir (two would overwrite each other's checkpoints), and a damaged
+    # newest checkpoint is set aside before Estimator resumes from it, as for fine-tuning.
+    with run_lock.locked_output_dir(settings.output_dir, run_id=""):
+        checkpoint_integrity.ensure_intact(settings.output_dir)
+        return _run_pretraining_locked(settings, input_files, config, checkpoint)
 
+
+def _run_pretraining_locked(settings, input_files, config, checkpoint):
+    """run_pretraining's training and evaluation, under output_dir's lock."""
     run_config = estimators.make_run_config(
         settings.output_dir, use_tpu=settings.use_tpu, tpu_name=settings.tpu_name,
         tpu_zone=settings.tpu_zone, gcp_project=settings.gcp_project, master=settings.master,

@@ -63,16 +63,7 @@ def read_run(run_dir, variant):
     history_path = os.path.join(run_dir, outputs.TRAIN_HISTORY_JSON)
     history = _read_json(history_path, "history")["loss"] if _gfile().exists(history_path) else []
     history = [pair for pair in history if pair[1] is not None]  # null: a non-finite loss
-    predictions = []
-    predictions_path = os.path.join(run_dir, outputs.PREDICTIONS_JSONL)
-    if _gfile().exists(predictions_path):
-        with _gfile().GFile(predictions_path, "r") as handle:
-            for number, line in enumerate(handle, 1):
-                try:
-                    predictions.append(json.loads(line))
-                except ValueError as error:
-                    raise BertTF1Error("%s:%d: not valid JSON (%s)"
-                                       % (predictions_path, number, error))
+    predictions = outputs.read_predictions(run_dir)
     return {"variant": variant, "run_dir": run_dir, "settings": manifest.get("flags", {}),
             "eval_results": results, "train_seconds": manifest.get("train_seconds"),
             "history": history, "event_losses": event_file_losses(run_dir),

@@ -68,16 +68,7 @@ def read_finished_run(run_dir, name=None):
                            % (run_dir, outputs.MANIFEST_JSON))
     manifest = _read_json(manifest_path)
     history = (_optional_json(os.path.join(run_dir, outputs.TRAIN_HISTORY_JSON)) or {})
-    predictions = []
-    predictions_path = os.path.join(run_dir, outputs.PREDICTIONS_JSONL)
-    if tf.io.gfile.exists(predictions_path):
-        with tf.io.gfile.GFile(predictions_path, "r") as handle:
-            for number, line in enumerate(handle, 1):
-                try:
-                    predictions.append(json.loads(line))
-                except ValueError as error:
-                    raise BertTF1Error("%s:%d: not valid JSON (%s)"
-                                       % (predictions_path, number, error))
+    predictions = outputs.read_predictions(run_dir)
     return {
         "variant": name or os.path.basename(os.path.normpath(run_dir)), "run_dir": run_dir,
         "manifest": manifest, "status": manifest.get("status"),

@@ -33,7 +33,7 @@ import tensorflow as tf
 
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.paths import PACKAGE_ROOT
-from bert_tf1.runtime import atomic_io
+from bert_tf1.runtime import atomic_io, io_errors
 
 EVAL_RESULTS_TXT = "eval_results.txt"
 EVAL_RESULTS_JSON = "eval_results.json"
@@ -149,6 +149,53 @@ def write_predictions(output_dir, examples, predictions, label_list, is_regressi
     return tsv_path, jsonl_path
 
 
+def read_predictions(output_dir):
+    """The rows of output_dir's predictions.jsonl (list of dicts, in file order); [] when the
+    run did not predict.
+
+    Raises:
+      BertTF1Error naming the file and line of a line that is not a JSON object, or the path
+      of an I/O fault (permission, remote store down: runtime.io_errors).
+    """
+    path = os.path.join(output_dir, PREDICTIONS_JSONL)
+    if not _translated(tf.io.gfile.exists, path):
+        return []
+    rows = []
+    # split("\n"), not splitlines(): texts may hold U+2028 and the like (ensure_ascii=False).
+    lines = _read_text(path).split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    for number, line in enumerate(lines, 1):
+        try:
+            row = json.loads(line)
+        except ValueError as error:
+            raise BertTF1Error("%s:%d: not valid JSON (%s)" % (path, number, error))
+        if not isinstance(row, dict):
+            raise BertTF1Error("%s:%d: expected a JSON object per line, found %s"
+                               % (path, number, type(row).__name__))
+        rows.append(row)
+    return rows
+
+
+def _translated(function, path):
+    """function(path), with an I/O fault (EACCES, ENOSPC, store down...) as one BertTF1Error
+    naming the path (runtime.io_errors); other errors pass through."""
+    try:
+        return function(path)
+    except (OSError, tf.errors.OpError) as error:
+        reported = io_errors.user_error(error)
+        if reported is None:
+            raise
+        raise reported from error
+
+
+def _read_text(path):
+    def read(name):
+        with tf.io.gfile.GFile(name, "r") as handle:
+            return handle.read()
+    return _translated(read, path)
+
+
 def fingerprint_path(path):
     """sha256 of a file, or of a directory's (relative path, sha256) pairs, for the manifest.
 
@@ -230,13 +277,13 @@ def read_manifest(output_dir):
     """The run manifest (dict) that write_manifest left in `output_dir`, or None when there is
     none; BertTF1Error naming the file when it is not valid JSON."""
     path = os.path.join(output_dir, MANIFEST_JSON)
-    if not tf.io.gfile.exists(path):
+    if not _translated(tf.io.gfile.exists, path):
         return None
-    with tf.io.gfile.GFile(path, "r") as handle:
-        try:
-            return json.loads(handle.read())
-        except ValueError as error:
-            raise BertTF1Error("%s: not valid JSON (%s)" % (path, error))
+    text = _read_text(path)
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise BertTF1Error("%s: not valid JSON (%s)" % (path, error))
 
 
 def write_manifest(output_dir, manifest):
@@ -255,9 +302,14 @@ def write_train_history(output_dir, history):
 
     path = os.path.join(output_dir, TRAIN_HISTORY_JSON)
     merged = {}
-    if tf.io.gfile.exists(path):
-        with tf.io.gfile.GFile(path, "r") as handle:
-            merged = {int(step): loss for step, loss in json.load(handle)["loss"]}
+    if _translated(tf.io.gfile.exists, path):
+        text = _read_text(path)
+        try:
+            merged = {int(step): loss for step, loss in json.loads(text)["loss"]}
+        except (ValueError, KeyError, TypeError) as error:
+            raise BertTF1Error("%s: expected {\"loss\": [[step, loss], ...]} (%s: %s); move it "
+                               "aside to start a new history" % (path, type(error).__name__,
+                                                                 error))
     merged.update((int(step), float(loss)) for step, loss in history)
     # A diverged step's NaN loss is written as null (strict JSON), not dropped.
     text = dumps_json({"loss": [[step, merged[step]] for step in sorted(merged)]}) + "\n"

@@ -26,6 +26,9 @@ MODEL_FLAGS = ("task_name", "head", "max_seq_length", "truncation", "bert_hub_mo
 # Flags of the training schedule: compared when the rerun trains (it continues the old training).
 SCHEDULE_FLAGS = ("init_checkpoint", "learning_rate", "train_batch_size", "num_train_epochs",
                   "warmup_proportion", "head_dropout", "seed", "deterministic")
+# Flags that carve a dev split from train (tasks without one): compared whenever the rerun
+# evaluates on such a split, or it would evaluate on examples the model was trained on.
+CARVED_DEV_FLAGS = ("seed", "dev_fraction")
 # Flags that name paths: compared after making local paths absolute.
 PATH_FLAGS = ("bert_hub_module_handle", "bert_config_file", "vocab_file", "init_checkpoint")
 TRAIN_DATA_KEY = "train_data_sha256"
@@ -87,12 +90,14 @@ def shape_changes(old_manifest, flags, labels):
     return found
 
 
-def rerun_changes(old_manifest, flags, labels, train_data_sha256=None):
+def rerun_changes(old_manifest, flags, labels, train_data_sha256=None, carved_dev=False):
     """Every change a rerun on the same output_dir would make: 'name: old -> new' strings.
 
     Model flags and labels always count; when the rerun trains (flags["do_train"]), so do the
-    training flags and the training data's hash. Flags the old manifest lacks (older kit
-    versions) are not compared.
+    training flags and the training data's hash; when it evaluates on a dev split carved from
+    train (`carved_dev`), so do the flags that carve it (CARVED_DEV_FLAGS), compared with the
+    run that trained the model. Flags the old manifest lacks (older kit versions) are not
+    compared.
     """
     found = shape_changes(old_manifest, flags, labels)
     # An eval/predict-only run keeps the training run's record (carry_training_record).
@@ -103,13 +108,19 @@ def rerun_changes(old_manifest, flags, labels, train_data_sha256=None):
         names.remove(("do_lower_case", old_manifest))  # a hub module says its own casing
     if flags.get("do_train"):
         names += [(name, trained) for name in SCHEDULE_FLAGS]
+    elif carved_dev:
+        names += [(name, trained) for name in CARVED_DEV_FLAGS]
     for name, record in names:
         old_flags = record.get("flags") or {}
         if name not in old_flags:
             continue
         old, new = _normal(name, old_flags[name]), _normal(name, flags.get(name))
         if old != new:
-            found.append("%s: %s -> %s" % (name, _text(old_flags[name]), _text(flags.get(name))))
+            found.append("%s: %s -> %s%s" % (
+                name, _text(old_flags[name]), _text(flags.get(name)),
+                " (the dev split is carved from train with it: another value evaluates on "
+                "training examples)" if carved_dev and name in CARVED_DEV_FLAGS and
+                not flags.get("do_train") else ""))
     old_data = trained.get(TRAIN_DATA_KEY)
     if flags.get("do_train") and old_data and train_data_sha256 and old_data != train_data_sha256:
         found.append("training data (sha256 of the train examples): %s -> %s"
@@ -135,7 +146,8 @@ def holds_trained_run(output_dir):
     return bool(checkpoint_integrity.checkpoint_steps(output_dir))
 
 
-def check_rerun(output_dir, flags, labels, train_data_sha256=None, overwrite=False):
+def check_rerun(output_dir, flags, labels, train_data_sha256=None, overwrite=False,
+                carved_dev=False):
     """Enforces the contract before anything is written; returns True when it cleared an old run.
 
     Args:
@@ -144,6 +156,7 @@ def check_rerun(output_dir, flags, labels, train_data_sha256=None, overwrite=Fal
       labels: the new run's label list, or None for regression.
       train_data_sha256: examples_fingerprint of the training examples (runs that train).
       overwrite: --overwrite_output_dir: clear the old run instead of refusing.
+      carved_dev: the run evaluates on a dev split carved from train (see rerun_changes).
 
     Raises:
       BertTF1Error naming every change (old -> new) and the manifest holding the old values.
@@ -151,7 +164,8 @@ def check_rerun(output_dir, flags, labels, train_data_sha256=None, overwrite=Fal
     if not holds_trained_run(output_dir):
         return False
     manifest = outputs.read_manifest(output_dir)
-    changes = rerun_changes(manifest, flags, labels, train_data_sha256) if manifest else []
+    changes = rerun_changes(manifest, flags, labels, train_data_sha256, carved_dev) \
+        if manifest else []
     if not changes:
         return False
     if overwrite:

@@ -5,6 +5,9 @@ Google's README command lines run unchanged in test_pretraining_google_readme.py
 lr 2e-5 for 20 steps the tiny BERT barely moves, so the learning test is here."""
 import json
 import os
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ from support import checkpoint_outputs, run_python
 
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.pretraining import pipeline as pretraining
+from bert_tf1.pretraining.further import further_pretrain
+from bert_tf1.runtime import run_lock
 
 # A repetitive corpus: 6 fixed sentences, so a tiny BERT learns the masked words in a few steps.
 SENTENCES = ["the movie was very good and the actor was great .",
@@ -413,3 +418,34 @@ def test_further_pretraining_vocab_disagreeing_with_config(tiny_bert_dir, tiny_h
         assert "vocab_size = %d" % size in message
         # Checked before any data is made.
         assert not os.path.exists(output_dir)
+
+
+def _hold_lock(directory, pid):
+    """A live run's lock in `directory` (run_lock's format), as another process would hold it."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, run_lock.LOCK_FILE), "w") as handle:
+        json.dump({"host": socket.gethostname(), "pid": pid, "since": "2026-12-03T06:00:00Z",
+                   "command": ["run_pretraining.py"], "run_id": None, "token": "other"}, handle)
+
+
+def test_pretraining_refuses_an_output_dir_held_by_a_live_run(tiny_bert_dir, pretraining_file,
+                                                              tmp_path):
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run = str(tmp_path / "run")
+        _hold_lock(run, sleeper.pid)
+        with pytest.raises(BertTF1Error, match="is in use by another live run .*pid %d"
+                                               % sleeper.pid):
+            pretraining.run_pretraining(_settings(tiny_bert_dir, pretraining_file, run,
+                                                  do_train=True))
+        assert os.listdir(run) == [run_lock.LOCK_FILE]
+        further = str(tmp_path / "further")
+        _hold_lock(further, sleeper.pid)
+        with pytest.raises(BertTF1Error, match="is in use by another live run .*pid %d"
+                                               % sleeper.pid):
+            further_pretrain(task="imdb", data_dir=str(tmp_path / "no-data"),
+                             output_dir=further, init_checkpoint=tiny_bert_dir)
+        assert os.listdir(further) == [run_lock.LOCK_FILE]
+    finally:
+        sleeper.kill()
+        sleeper.wait()

@@ -150,7 +150,10 @@ def test_two_workers_and_an_evaluator_train_the_tiny_bert(tiny_hub_module, tmp_p
 
     manifest = outputs.read_manifest(output_dir)
     assert manifest["status"] == "finished" and manifest["eval_results_by"] == "evaluator"
-    assert manifest["cluster"] == {"num_workers": 2, "evaluator": True}
+    # job_id: what the other tasks waited for (wait_for_chief) before reading any data.
+    assert dict(manifest["cluster"], job_id=None) == {"num_workers": 2, "evaluator": True,
+                                                      "job_id": None}
+    assert manifest["cluster"]["job_id"].startswith("tf_config-")
     with open(os.path.join(output_dir, "train_history.json")) as handle:
         assert [step for step, _ in json.load(handle)["loss"]] == \
             list(range(1, num_train_steps + 1))
@@ -182,3 +185,63 @@ def test_two_workers_and_an_evaluator_train_the_tiny_bert(tiny_hub_module, tmp_p
         "false_negatives": fn}
     for key, value in expected.items():
         assert by_evaluator[key] == pytest.approx(value, abs=1e-5), key
+
+
+class FakeClock(object):
+    """time.monotonic / time.sleep stand-ins; `writes` maps a time to a manifest the chief
+    writes then (None: nothing yet)."""
+
+    def __init__(self, output_dir, writes):
+        self.now, self.output_dir, self.writes = 0.0, output_dir, sorted(writes.items())
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        while self.writes and self.writes[0][0] <= self.now:
+            outputs.write_manifest(self.output_dir, self.writes.pop(0)[1])
+
+
+def chief_manifest(job, status, created="2026-12-03T10:00:00Z", **extra):
+    return dict({"cluster": {"job_id": job}, "status": status, "created_utc": created}, **extra)
+
+
+def test_non_chief_tasks_wait_for_the_chief_of_their_own_job(tmp_path):
+    out = str(tmp_path)
+    # A previous job's running manifest does not count; this job's chief starts at t=5.
+    outputs.write_manifest(out, chief_manifest("old-job", "running"))
+    fake = FakeClock(out, {5.0: chief_manifest("job", "running")})
+    manifest = multi_worker.wait_for_chief(out, "job", "worker 1", timeout=60,
+                                           sleep=fake.sleep, clock=fake.clock)
+    assert manifest["status"] == "running" and fake.now == 5.0
+
+
+def test_a_chief_failing_during_the_wait_stops_the_others_at_once(tmp_path):
+    out = str(tmp_path)
+    # There from the start, a failed attempt of this job (same cluster) is not believed...
+    outputs.write_manifest(out, chief_manifest("job", "failed", error="old"))
+    fake = FakeClock(out, {3.0: chief_manifest("job", "failed", "2026-12-03T11:00:00Z",
+                                               error="BertTF1Error: bad flag")})
+    # ...one written during the wait is.
+    with pytest.raises(BertTF1Error, match=r"^worker 1: the chief of this job failed \(.*"
+                                           r"run_manifest.json: BertTF1Error: bad flag\)"):
+        multi_worker.wait_for_chief(out, "job", "worker 1", timeout=60, sleep=fake.sleep,
+                                    clock=fake.clock)
+    assert fake.now == 3.0
+
+
+def test_the_wait_for_the_chief_is_bounded(tmp_path, monkeypatch):
+    out = str(tmp_path)
+    fake = FakeClock(out, {})
+    with pytest.raises(BertTF1Error, match=r"^evaluator 0: the chief did not start the run in "
+                                           r"%s within 30 s \(.*run_manifest.json: absent\)"
+                                           % out):
+        multi_worker.wait_for_chief(out, "job", "evaluator 0", timeout=30, sleep=fake.sleep,
+                                    clock=fake.clock)
+    assert fake.now == 30.0
+    monkeypatch.setenv(multi_worker.CHIEF_WAIT_ENV, "45")
+    assert multi_worker.chief_wait_seconds() == 45.0
+    monkeypatch.setenv(multi_worker.CHIEF_WAIT_ENV, "-1")
+    with pytest.raises(BertTF1Error, match="BERT_TF1_CHIEF_WAIT_SECONDS=-1: expected a positive"):
+        multi_worker.chief_wait_seconds()

@@ -125,3 +125,48 @@ def test_local_fingerprint_equals_the_gfile_one(tmp_path):
     single = str(tmp_path / "data" / "pos" / "0.txt")
     assert outputs.fingerprint_path(single)["sha256"] == \
         outputs.fingerprint_path("file://" + single)["sha256"]
+
+
+def test_read_predictions_reads_back_what_write_predictions_wrote(tmp_path):
+    # U+2028 is a line break to str.splitlines but not to JSON lines.
+    examples = [InputExample("test-0", "line\u2028separator", label="1"),
+                InputExample("test-1", "plain", label="0")]
+    kept = [{"probabilities": np.array([0.2, 0.8])}, {"probabilities": np.array([0.7, 0.3])}]
+    outputs.write_predictions(str(tmp_path), examples, kept, ["0", "1"])
+    rows = outputs.read_predictions(str(tmp_path))
+    assert [row["guid"] for row in rows] == ["test-0", "test-1"]
+    assert rows[0]["text_a"] == "line\u2028separator"
+    assert outputs.read_predictions(str(tmp_path / "absent")) == []
+
+
+@pytest.mark.parametrize("lines, message", [
+    ('{"guid": "a"}\n{oops\n', r"predictions.jsonl:2: not valid JSON"),
+    ('{"guid": "a"}\n[1, 2]\n', r"predictions.jsonl:2: expected a JSON object per line, "
+                                r"found list"),
+])
+def test_read_predictions_names_file_and_line(tmp_path, lines, message):
+    (tmp_path / outputs.PREDICTIONS_JSONL).write_text(lines)
+    with pytest.raises(BertTF1Error, match=message):
+        outputs.read_predictions(str(tmp_path))
+
+
+def test_unreadable_outputs_are_one_error_naming_the_path(tmp_path, monkeypatch):
+    # As TF reports EACCES (the tests run as root, so chmod 0 would not stop the read).
+    import tensorflow as tf
+
+    def denied(name, mode="r"):
+        raise tf.errors.PermissionDeniedError(None, None, "%s; Permission denied" % name)
+
+    for name in (outputs.PREDICTIONS_JSONL, outputs.MANIFEST_JSON):
+        (tmp_path / name).write_text("{}\n")
+    monkeypatch.setattr(tf.io.gfile, "GFile", denied)
+    with pytest.raises(BertTF1Error, match=r"predictions.jsonl: permission denied"):
+        outputs.read_predictions(str(tmp_path))
+    with pytest.raises(BertTF1Error, match=r"run_manifest.json: permission denied"):
+        outputs.read_manifest(str(tmp_path))
+
+
+def test_a_garbled_train_history_is_named(tmp_path):
+    (tmp_path / outputs.TRAIN_HISTORY_JSON).write_text('{"losses": []}')
+    with pytest.raises(BertTF1Error, match=r"train_history.json: expected \{\"loss\""):
+        outputs.write_train_history(str(tmp_path), [(1, 0.5)])

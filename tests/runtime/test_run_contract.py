@@ -96,3 +96,24 @@ def test_an_eval_only_run_keeps_the_record_of_the_training(tmp_path):
                                       "c" * 64) == [
         "learning_rate: 2e-05 -> 0.001",
         "training data (sha256 of the train examples): aaaaaaaaaaaa -> cccccccccccc"]
+
+
+def test_an_eval_only_rerun_on_a_carved_dev_split_keeps_its_seed_and_dev_fraction(tmp_path):
+    trained = manifest(dev_fraction=0.1)
+    eval_only = dict(FLAGS, do_train=False, dev_fraction=0.2, seed=1)
+    # A task with its own dev split: seed and dev_fraction do not choose the examples.
+    assert run_contract.rerun_changes(trained, eval_only, ["neg", "pos"]) == []
+    hint = (" (the dev split is carved from train with it: another value evaluates on training "
+            "examples)")
+    assert run_contract.rerun_changes(trained, eval_only, ["neg", "pos"], carved_dev=True) == [
+        "seed: 0 -> 1" + hint, "dev_fraction: 0.1 -> 0.2" + hint]
+    # Compared with the run that trained the model, not with a later eval-only run's manifest.
+    later = dict(manifest(dev_fraction=0.5, do_train=False), trained_by=trained)
+    same = dict(FLAGS, do_train=False, dev_fraction=0.1)
+    assert run_contract.rerun_changes(later, same, ["neg", "pos"], carved_dev=True) == []
+    run_dir = str(tmp_path)
+    with open(os.path.join(run_dir, "model.ckpt-3.index"), "w"):
+        pass
+    outputs.write_manifest(run_dir, trained)
+    with pytest.raises(BertTF1Error, match=r"holds a run with other settings: seed: 0 -> 1 "):
+        run_contract.check_rerun(run_dir, eval_only, ["neg", "pos"], carved_dev=True)
