@@ -123,6 +123,13 @@ def sequence_lengths(input_mask):
     return tf.reduce_max(mask * positions, axis=-1)
 
 
+def _graph_code(function):
+    """`function` for tf.data as written: it is plain graph code (no Python control flow on
+    tensors), so AutoGraph need not convert it. Converting reads its source and scans every
+    loaded module, which imports tf.contrib (~1 s CPU at start-up; issue 11)."""
+    return tf.autograph.experimental.do_not_convert(function)
+
+
 def trim_batch(batch, max_seq_length, multiple=PAD_MULTIPLE):
     """Slices a batch's sequence features to its longest example, rounded up to `multiple`.
 
@@ -151,8 +158,9 @@ def _bucketed_batches(dataset, bounds, size, drop_remainder):
         return tf.reduce_sum(tf.cast(length > boundaries, tf.int64))
 
     return dataset.apply(tf.data.experimental.group_by_window(
-        key_func=bucket_of,
-        reduce_func=lambda _, window: window.batch(size, drop_remainder=drop_remainder),
+        key_func=_graph_code(bucket_of),
+        reduce_func=_graph_code(
+            lambda _, window: window.batch(size, drop_remainder=drop_remainder)),
         window_size=size))
 
 
@@ -256,7 +264,7 @@ def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regre
         else:
             dataset = dataset.batch(size, drop_remainder=drop_remainder)
         if dynamic_padding:
-            dataset = dataset.map(lambda batch: trim_batch(batch, seq_length))
+            dataset = dataset.map(_graph_code(lambda batch: trim_batch(batch, seq_length)))
         return dataset.prefetch(_AUTOTUNE)
 
     return input_fn
@@ -335,7 +343,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         if bounds:
             # Parse in chunks (vectorised), then regroup single examples by length.
             dataset = dataset.batch(_PARSE_CHUNK)
-            dataset = dataset.map(_decode_batch, num_parallel_calls=_AUTOTUNE)
+            dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
             dataset = dataset.apply(tf.data.experimental.unbatch())
             dataset = _bucketed_batches(dataset, bounds, size, drop_remainder)
             if is_training and skip_examples:
@@ -346,9 +354,9 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         else:
             # Batch, then parse the whole batch at once (vectorised; order is kept).
             dataset = dataset.batch(size, drop_remainder=drop_remainder)
-            dataset = dataset.map(_decode_batch, num_parallel_calls=_AUTOTUNE)
+            dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
         if dynamic_padding:
-            dataset = dataset.map(lambda batch: trim_batch(batch, seq_length),
+            dataset = dataset.map(_graph_code(lambda batch: trim_batch(batch, seq_length)),
                                   num_parallel_calls=_AUTOTUNE)
         return dataset.prefetch(_AUTOTUNE)
 
