@@ -177,6 +177,59 @@ def profile(run_metadata):
     return by_type, by_category, by_name
 
 
+def layer_matmuls(batch, seq, hidden, heads, ffn):
+    """The matmuls of one encoder layer's forward and backward pass, as TensorFlow's gradients
+    run them: [(count, a_shape, b_shape, transpose_a, transpose_b)] (batch matmuls have a
+    leading batch * heads dimension)."""
+    tokens, head = batch * seq, hidden // heads
+    dense = [(hidden, hidden)] * 4 + [(hidden, ffn), (ffn, hidden)]
+    shapes = []
+    for fan_in, fan_out in dense:
+        shapes.append((1, (tokens, fan_in), (fan_in, fan_out), False, False))   # forward
+        shapes.append((1, (tokens, fan_out), (fan_in, fan_out), False, True))   # d input
+        shapes.append((1, (tokens, fan_in), (tokens, fan_out), True, False))    # d kernel
+    groups = batch * heads
+    for a, b in (((seq, head), (seq, head)), ((seq, seq), (seq, head))):
+        # scores = q k^T and context = probs v, each with its two gradients
+        shapes.append((3, (groups,) + a, (groups,) + b, False, a == b))
+    return shapes
+
+
+def matmul_ceiling(batch, seq, hidden, heads, ffn, repeats=3):
+    """FLOP/s of one layer's matmuls alone (forward and backward shapes, each timed as the best
+    of `repeats` runs), i.e. the MFU bound if everything but the matmuls took no time.
+    Returns (flop/s, {shape: flop/s})."""
+    import numpy as np
+    import tensorflow as tf
+
+    total_flops, total_seconds, rates = 0.0, 0.0, {}
+    for count, a_shape, b_shape, transpose_a, transpose_b in layer_matmuls(
+            batch, seq, hidden, heads, ffn):
+        with tf.Graph().as_default():
+            state = np.random.RandomState(0)
+            a = tf.compat.v1.get_variable("a", initializer=state.rand(*a_shape).astype("float32"))
+            b = tf.compat.v1.get_variable("b", initializer=state.rand(*b_shape).astype("float32"))
+            product = tf.linalg.matmul(a, b, transpose_a=transpose_a, transpose_b=transpose_b)
+            out = tf.reduce_sum(product[..., :1])  # fetch little: time the matmul
+            rows, inner = (a_shape[-1], a_shape[-2]) if transpose_a else a_shape[-2:]
+            columns = b_shape[-2] if transpose_b else b_shape[-1]
+            groups = a_shape[0] if len(a_shape) == 3 else 1
+            flops = 2.0 * groups * rows * inner * columns
+            with tf.compat.v1.Session() as session:
+                session.run(tf.compat.v1.global_variables_initializer())
+                session.run(out)
+                best = None
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    session.run(out)
+                    seconds = time.perf_counter() - started
+                    best = seconds if best is None else min(best, seconds)
+        rates[str((a_shape, b_shape, transpose_a, transpose_b))] = flops / best
+        total_flops += count * flops
+        total_seconds += count * best
+    return total_flops / total_seconds, rates
+
+
 def main(argv=None):
     args = parse_args(argv)
     import numpy as np  # noqa: F401
