@@ -105,6 +105,7 @@ def build_train_graph(args, module, arrays, num_labels):
     from bert_tf1.runtime import exact_resume
 
     tf.compat.v1.set_random_seed(args.seed)
+    tf.compat.v1.train.get_or_create_global_step()  # as Estimator does, before model_fn
     dataset = tf.data.Dataset.from_tensor_slices(arrays).repeat().batch(
         args.batch, drop_remainder=True).prefetch(1)
     features = tf.compat.v1.data.make_one_shot_iterator(dataset).get_next()
