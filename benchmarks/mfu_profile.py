@@ -159,7 +159,8 @@ def profile(run_metadata):
     by_type, by_category, by_name = (collections.Counter(), collections.Counter(),
                                      collections.Counter())
     for device in run_metadata.step_stats.dev_stats:
-        if "CPU" not in device.device.upper():
+        # "/host:CPU" repeats the CPU device's kernels (a second view of the same ops).
+        if "CPU" not in device.device.upper() or device.device.startswith("/host"):
             continue
         for node in device.node_stats:
             if node.node_name in ("_SOURCE", "_SINK"):
