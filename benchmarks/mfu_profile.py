@@ -153,11 +153,43 @@ def categorize(op_type, node_name):
     return "other elementwise (Mul, Add, Sub, Rsqrt, BiasAdd, ...)"
 
 
+def _is_matmul(op_type, name):
+    return "MatMul" in op_type
+
+
+def _is_update(op_type, name):
+    return "AdamWeightDecay" in name or "global_norm" in name
+
+
+# Where in the model the time goes: (label, predicate(op type, node name)); overlapping rows.
+SCOPES = (
+    ("matmul (MatMul, BatchMatMulV2)", _is_matmul),
+    ("AdamW update + gradient clipping, all variables", _is_update),
+    ("  of which word_embeddings (densify + dense update)",
+     lambda t, n: _is_update(t, n) and "word_embeddings" in n),
+    ("  of which densifying the embedding gradient",
+     lambda t, n: _is_update(t, n) and t == "UnsortedSegmentSum"),
+    ("gelu (intermediate, non-matmul, fwd+bwd)",
+     lambda t, n: "/intermediate/" in n and not _is_matmul(t, n) and not _is_update(t, n)),
+    ("attention non-matmul (transposes, mask, softmax, dropout)",
+     lambda t, n: "/attention/self/" in n and not _is_matmul(t, n) and not _is_update(t, n)),
+    ("  of which softmax", lambda t, n: "/attention/self/" in n and "Softmax" in n
+     and not _is_update(t, n)),
+    ("dropout incl. RNG (everywhere)", lambda t, n: "dropout" in n and not _is_update(t, n)),
+    ("  of which RandomUniform", lambda t, n: t == "RandomUniform"),
+    ("layer norm fwd+bwd", lambda t, n: "LayerNorm" in n and not _is_update(t, n)),
+    ("Transpose ops (everywhere)", lambda t, n: t == "Transpose"),
+    ("embeddings fwd+bwd (gathers, positions, types)",
+     lambda t, n: "/embeddings/" in n and "LayerNorm" not in n and not _is_update(t, n)),
+)
+
+
 def profile(run_metadata):
-    """{op type: microseconds}, {category: microseconds}, {op name: microseconds} of one step's
-    kernels on the CPU device (summed over threads: shares of kernel time, not of wall time)."""
-    by_type, by_category, by_name = (collections.Counter(), collections.Counter(),
-                                     collections.Counter())
+    """{op type: us}, {category: us}, {op name: us}, {SCOPES label or "total": us} of one
+    step's kernels on the CPU device (summed over concurrent ops: shares of kernel time, not of
+    wall time)."""
+    by_type, by_category, by_name, by_scope = (collections.Counter(), collections.Counter(),
+                                               collections.Counter(), collections.Counter())
     for device in run_metadata.step_stats.dev_stats:
         # "/host:CPU" repeats the CPU device's kernels (a second view of the same ops).
         if "CPU" not in device.device.upper() or device.device.startswith("/host"):
@@ -176,7 +208,11 @@ def profile(run_metadata):
             by_type[op_type] += micros
             by_category[categorize(op_type, name)] += micros
             by_name[name] += micros
-    return by_type, by_category, by_name
+            by_scope["total"] += micros
+            for label, predicate in SCOPES:
+                if predicate(op_type, name):
+                    by_scope[label] += micros
+    return by_type, by_category, by_name, by_scope
 
 
 def layer_matmuls(batch, seq, hidden, heads, ffn):
@@ -296,13 +332,16 @@ def main(argv=None):
     print("losses: " + " ".join("%.7f" % x for x in losses))
     if trace:
         metadata, traced_seconds = trace
-        by_type, by_category, by_name = profile(metadata)
+        by_type, by_category, by_name, by_scope = profile(metadata)
         total = float(sum(by_type.values()))
         print("\ntraced step %.3f s wall; summed kernel time %.3f s (%.2f threads busy)"
               % (traced_seconds, total / 1e6, total / 1e6 / traced_seconds))
         print("\n%-52s %9s %7s" % ("category", "ms", "share"))
         for name, micros in by_category.most_common():
             print("%-52s %9.1f %6.1f%%" % (name, micros / 1e3, 100 * micros / total))
+        print("\n%-60s %7s" % ("where (rows overlap)", "share"))
+        for label, _ in SCOPES:
+            print("%-60s %6.1f%%" % (label, 100 * by_scope[label] / total))
         print("\n%-30s %9s %7s" % ("op type (top 30)", "ms", "share"))
         for name, micros in by_type.most_common(30):
             print("%-30s %9.1f %6.1f%%" % (name, micros / 1e3, 100 * micros / total))
@@ -314,6 +353,7 @@ def main(argv=None):
             handle.write(timeline.Timeline(metadata.step_stats).generate_chrome_trace_format())
         result.update(traced_step_s=traced_seconds, kernel_s=total / 1e6,
                       by_category={k: v / total for k, v in by_category.items()},
+                      by_scope={k: by_scope[k] / total for k, _ in SCOPES},
                       by_type={k: v / total for k, v in by_type.most_common(40)})
     if args.json:
         with open(args.json, "w") as handle:
