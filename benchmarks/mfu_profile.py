@@ -89,9 +89,9 @@ def feature_arrays(module, data, count, seq):
 
 
 def session_config(args):
-    from bert_tf1.runtime import estimators
-
     import tensorflow as tf
+
+    from bert_tf1.runtime import estimators
     config = estimators.session_config(args.xla, args.intra, args.inter)
     return config or tf.compat.v1.ConfigProto(allow_soft_placement=True)
 
@@ -270,10 +270,8 @@ def matmul_ceiling(batch, seq, hidden, heads, ffn, repeats=3):
 
 def main(argv=None):
     args = parse_args(argv)
-    import numpy as np  # noqa: F401
     import tensorflow as tf
     from absl import flags as absl_flags
-
     from run import matmul_flops_per_second, tiny_hub_module, training_flops_per_example
 
     tf.compat.v1.logging.set_verbosity(tf.compat.v1.logging.ERROR)
