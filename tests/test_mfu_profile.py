@@ -1,0 +1,55 @@
+"""benchmarks/mfu_profile.py's arithmetic and op classification (no session, no timing)."""
+import importlib.util
+import os
+
+import pytest
+from support import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def profile_module():
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_mfu_profile", os.path.join(REPO_ROOT, "benchmarks", "mfu_profile.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _flops(a_shape, b_shape, transpose_a, transpose_b):
+    rows, inner = (a_shape[-1], a_shape[-2]) if transpose_a else a_shape[-2:]
+    columns = b_shape[-2] if transpose_b else b_shape[-1]
+    groups = a_shape[0] if len(a_shape) == 3 else 1
+    return 2 * groups * rows * inner * columns
+
+
+@pytest.mark.parametrize("batch,seq,hidden,heads,ffn", [(32, 128, 384, 12, 1536),
+                                                        (4, 16, 128, 2, 512)])
+def test_layer_matmuls_are_the_flops_run_py_counts_per_layer(profile_module, batch, seq, hidden,
+                                                            heads, ffn):
+    # benchmarks/run.py: 6 * parameters * seq + 12 * hidden * seq^2 per example and layer.
+    parameters = 4 * hidden * hidden + 2 * hidden * ffn
+    expected = batch * (6 * parameters * seq + 12 * hidden * seq * seq)
+    shapes = profile_module.layer_matmuls(batch, seq, hidden, heads, ffn)
+    assert sum(count * _flops(*shape) for count, *shape in shapes) == expected
+    for count, a_shape, b_shape, transpose_a, transpose_b in shapes:
+        inner_a = a_shape[-2] if transpose_a else a_shape[-1]
+        inner_b = b_shape[-1] if transpose_b else b_shape[-2]
+        assert inner_a == inner_b, (a_shape, b_shape, transpose_a, transpose_b)
+
+
+def test_ops_are_put_where_the_profile_says(profile_module):
+    categorize = profile_module.categorize
+    update = "AdamWeightDecayOptimizer/update_module/bert/embeddings/word_embeddings/"
+    assert categorize("UnsortedSegmentSum", update + "UnsortedSegmentSum") \
+        == "optimizer: densify embedding grad"
+    assert categorize("Mul", update + "Mul_1") == "optimizer (AdamW update, clipping)"
+    assert categorize("BatchMatMulV2", "module_apply_tokens/bert/encoder/layer_0/attention/"
+                      "self/MatMul") == "matmul"
+    assert categorize("RandomUniform", "x/dropout/random_uniform") == "dropout RNG"
+    scopes = dict(profile_module.SCOPES)
+    name = update + "UnsortedSegmentSum"
+    assert scopes["  of which densifying the embedding gradient"]("UnsortedSegmentSum", name)
+    assert not scopes["embeddings fwd+bwd (gathers, positions, types)"]("UnsortedSegmentSum",
+                                                                        name)
+    assert scopes["gelu (intermediate, non-matmul, fwd+bwd)"](
+        "Pow", "module_apply_tokens/bert/encoder/layer_1/intermediate/Pow")
