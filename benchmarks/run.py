@@ -376,17 +376,23 @@ def timed_run(command, cwd, env=None, marks=(), log_file=None):
     process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, universal_newlines=True, bufsize=1)
     seen, lines = {}, []
-    for line in process.stdout:
-        now = time.perf_counter() - started
-        lines.append(line)
-        for mark in marks:
-            if mark in line:
-                seen.setdefault(mark, []).append(now)
-    process.wait()
+    # Written as the lines arrive, so a long run (MiniLM on a loaded machine) can be followed.
+    sink = open(log_file, "w", encoding="utf-8") if log_file else None
+    try:
+        for line in process.stdout:
+            now = time.perf_counter() - started
+            lines.append(line)
+            if sink:
+                sink.write(line)
+                sink.flush()
+            for mark in marks:
+                if mark in line:
+                    seen.setdefault(mark, []).append(now)
+        process.wait()
+    finally:
+        if sink:
+            sink.close()
     total = time.perf_counter() - started
-    if log_file:
-        with open(log_file, "w", encoding="utf-8") as handle:
-            handle.write("".join(lines))
     if process.returncode != 0:
         raise RuntimeError("%s failed (exit %d):\n%s" % (" ".join(command[:3]),
                                                         process.returncode,
