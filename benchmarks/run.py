@@ -68,6 +68,7 @@ import os
 import platform
 import random
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -372,7 +373,7 @@ def timed_run(command, cwd, env=None, marks=(), log_file=None):
     Raises RuntimeError with the output's tail when the command fails.
     """
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu_seconds()
     process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, universal_newlines=True, bufsize=1)
     seen, lines = {}, []
@@ -393,11 +394,20 @@ def timed_run(command, cwd, env=None, marks=(), log_file=None):
         if sink:
             sink.close()
     total = time.perf_counter() - started
+    # CPU seconds beside wall seconds: on a shared machine they tell how long a run would
+    # take on a quiet one (what --quick's sizes were chosen from).
+    log("    %s: %.1f s wall, %.1f s CPU" % (command[2] if len(command) > 2 else command[0],
+                                            total, _children_cpu_seconds() - cpu))
     if process.returncode != 0:
         raise RuntimeError("%s failed (exit %d):\n%s" % (" ".join(command[:3]),
                                                         process.returncode,
                                                         "".join(lines[-30:])))
     return total, seen, "".join(lines)
+
+
+def _children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def first_after(seen, mark, after):
