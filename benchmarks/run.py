@@ -96,7 +96,7 @@ SIZES = {
     "repeats": (3, 2),
     "serving_sentences": (1000, 160),
 }
-LARGE_SIZES = dict(SIZES, train_steps=(40, 10), long_steps=(12, 5), eval_examples=(2000, 640))
+LARGE_SIZES = dict(SIZES, train_steps=(40, 10), long_steps=(12, 5), eval_examples=(2000, 480))
 # Boundaries for rotten_tomatoes-like short texts (mean 27 WordPieces, p99 56).
 DEFAULT_BUCKETS = "24,32,48,64"
 
