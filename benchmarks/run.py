@@ -85,8 +85,8 @@ CASES = ("features", "train_short", "eval_short", "eval_buckets", "accuracy", "s
          "train_long", "mfu", "serving")
 
 # Sizes per mode, (full, quick), for the tiny BERT and for a larger hub module (MiniLM L6 H384:
-# a long-text step is ~4 s on a quiet 2-core machine, ~30 s at load 9, so few steps; its
-# --quick run was sized to take <= ~12 min quiet).
+# a 5-step long-text run costs ~100 CPU s, a step ~12-30 s wall at load 5-9, so few steps; its
+# --quick run, 11 runs, was sized from CPU seconds to take ~12 min on a quiet 2-core machine).
 SIZES = {
     "features_examples": (5000, 1000),
     "train_steps": (150, 22),
