@@ -239,6 +239,7 @@ def matmul_ceiling(batch, seq, hidden, heads, ffn, repeats=3):
     Returns (flop/s, {shape: flop/s})."""
     import numpy as np
     import tensorflow as tf
+    from run import best_run_seconds
 
     total_flops, total_seconds, rates = 0.0, 0.0, {}
     for count, a_shape, b_shape, transpose_a, transpose_b in layer_matmuls(
@@ -253,15 +254,7 @@ def matmul_ceiling(batch, seq, hidden, heads, ffn, repeats=3):
             columns = b_shape[-2] if transpose_b else b_shape[-1]
             groups = a_shape[0] if len(a_shape) == 3 else 1
             flops = 2.0 * groups * rows * inner * columns
-            with tf.compat.v1.Session() as session:
-                session.run(tf.compat.v1.global_variables_initializer())
-                session.run(out)
-                best = None
-                for _ in range(repeats):
-                    started = time.perf_counter()
-                    session.run(out)
-                    seconds = time.perf_counter() - started
-                    best = seconds if best is None else min(best, seconds)
+            best = best_run_seconds(out, repeats)
         rates[str((a_shape, b_shape, transpose_a, transpose_b))] = flops / best
         total_flops += count * flops
         total_seconds += count * best

@@ -721,16 +721,25 @@ def matmul_flops_per_second(size=1024, repeats=5):
         a = tf.compat.v1.get_variable(
             "a", initializer=np.random.RandomState(0).rand(size, size).astype("float32"))
         product = tf.reduce_sum(tf.matmul(a, a))
-        with tf.compat.v1.Session() as session:
-            session.run(tf.compat.v1.global_variables_initializer())
-            session.run(product)
-            best = None
-            for _ in range(repeats):
-                started = time.perf_counter()
-                session.run(product)
-                seconds = time.perf_counter() - started
-                best = seconds if best is None else min(best, seconds)
+        best = best_run_seconds(product, repeats)
     return 2.0 * size ** 3 / best
+
+
+def best_run_seconds(fetch, repeats):
+    """Fastest of `repeats` session.run(fetch) in a new session of the default graph, after
+    initialising its variables and one warm-up run."""
+    import tensorflow as tf
+
+    with tf.compat.v1.Session() as session:
+        session.run(tf.compat.v1.global_variables_initializer())
+        session.run(fetch)
+        best = None
+        for _ in range(repeats):
+            started = time.perf_counter()
+            session.run(fetch)
+            seconds = time.perf_counter() - started
+            best = seconds if best is None else min(best, seconds)
+    return best
 
 
 def case_serving(args, work, model, data):
