@@ -44,3 +44,14 @@ def checkpoint_outputs(bert_dir, input_ids, input_mask, segment_ids, mlm_positio
             sess.run(tf.compat.v1.global_variables_initializer())
             return sess.run(dict(pooled=model.get_pooled_output(),
                                  sequence=model.get_sequence_output(), mlm=logits))
+
+
+def load_benchmark(name):
+    """benchmarks/<name>.py loaded as a module (benchmarks/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "benchmarks_" + name, os.path.join(REPO_ROOT, "benchmarks", name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

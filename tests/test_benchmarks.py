@@ -1,22 +1,17 @@
 """benchmarks/run.py plumbing: rows, the table, the JSON file and the shared data (no timing)."""
 import csv
-import importlib.util
 import json
 import os
 import sys
 
 import pytest
-from support import REPO_ROOT
+from support import load_benchmark
 
 from bert_tf1 import data
 
 
 def load_run_module():
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_run", os.path.join(REPO_ROOT, "benchmarks", "run.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("run")
 
 
 @pytest.fixture(scope="module")

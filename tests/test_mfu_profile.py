@@ -1,18 +1,11 @@
 """benchmarks/mfu_profile.py's arithmetic and op classification (no session, no timing)."""
-import importlib.util
-import os
-
 import pytest
-from support import REPO_ROOT
+from support import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def profile_module():
-    spec = importlib.util.spec_from_file_location(
-        "benchmarks_mfu_profile", os.path.join(REPO_ROOT, "benchmarks", "mfu_profile.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("mfu_profile")
 
 
 def _flops(a_shape, b_shape, transpose_a, transpose_b):
