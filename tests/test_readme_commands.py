@@ -28,7 +28,7 @@ QUICK_START = "## Quick start"
 # (pattern of a README command, the test that runs it: "path::function" or "path" for a script
 # CI runs, why it is not run here). Patterns are searched in the command with its comment removed.
 COVERED_BY = [
-    (r"benchmarks/run\.py --quick$", "tests/test_benchmarks.py::"
+    (r"benchmarks/run\.py --quick --models tiny,runs/minilm/hub$", "tests/test_benchmarks.py::"
      "test_one_table_and_a_json_list_of_the_rows", "the table/JSON plumbing; the measurement "
      "itself is run by hand (speed goals are never timed tests)"),
     (r"bert-tf1-launch-local --workers 2 --evaluator -- \\$|run_classifier_hub\.py --task=csv "
