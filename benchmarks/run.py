@@ -339,9 +339,13 @@ def real_text_vocab(args, models):
     for model in models:
         if not model.tiny:
             return os.path.join(model.spec, "assets", "vocab.txt")
+    # Where `bert-tf1-get-weights minilm` puts MiniLM (bert-base-uncased's vocabulary).
+    fetched = os.path.join(REPO, "runs", "minilm", "hub", "assets", "vocab.txt")
+    if os.path.exists(fetched):
+        return fetched
     raise ValueError("real texts need a real WordPiece vocabulary (the tiny one turns them into "
-                     "[UNK]s): pass --vocab bert-base-uncased's vocab.txt (e.g. "
-                     "runs/minilm/hub/assets/vocab.txt) or a hub module in --models")
+                     "[UNK]s): run `bert-tf1-get-weights minilm`, pass --vocab bert-base-uncased's "
+                     "vocab.txt, a hub module in --models, or --data synthetic")
 
 
 def tiny_hub_module(work, vocab=None):

@@ -106,7 +106,7 @@ def test_data_errors_and_synthetic_fallback(bench, tmp_path):
     assert {label for _, label in synthetic.take("short", 4)} == {"0", "1"}
 
 
-def test_models_are_named_and_sized(bench, tmp_path):
+def test_models_are_named_and_sized(bench, tmp_path, monkeypatch):
     module = tmp_path / "minilm" / "hub"
     module.mkdir(parents=True)
     (module / "tfhub_module.pb").write_bytes(b"")
@@ -117,8 +117,13 @@ def test_models_are_named_and_sized(bench, tmp_path):
     assert args.size("train_steps", tiny) == bench.SIZES["train_steps"][1]
     assert args.size("train_steps", minilm) == bench.LARGE_SIZES["train_steps"][1]
     assert bench.real_text_vocab(args, args.models) == str(module / "assets" / "vocab.txt")
+    monkeypatch.setattr(bench, "REPO", str(tmp_path / "clone"))
     with pytest.raises(ValueError, match="real WordPiece vocabulary"):
         bench.real_text_vocab(bench.parse_args([]), [tiny])
+    fetched = tmp_path / "clone" / "runs" / "minilm" / "hub" / "assets"
+    fetched.mkdir(parents=True)
+    (fetched / "vocab.txt").write_text("[PAD]\n")
+    assert bench.real_text_vocab(bench.parse_args([]), [tiny]) == str(fetched / "vocab.txt")
     with pytest.raises(SystemExit):
         bench.parse_args(["--models", "tiny,%s" % tmp_path])
 
