@@ -13,7 +13,7 @@ import tensorflow as tf
 from bert_tf1.errors import BertTF1Error
 
 
-def _bert_modeling():
+def bert_modeling():
     """google-research/bert's modeling module, imported on first use: it imports tf.contrib
     (~1 s CPU), which a hub-module run never needs (issue 11: start-up)."""
     from bert import modeling  # pylint: disable=import-outside-toplevel
@@ -70,7 +70,7 @@ def load_bert_config(config_file):
         raise BertTF1Error("%s: expected a JSON object with BERT hyper-parameters, found %s"
                            % (config_file, type(values).__name__))
     check_config_values(values, config_file)
-    return _bert_modeling().BertConfig.from_dict(values)
+    return bert_modeling().BertConfig.from_dict(values)
 
 
 def check_config_values(values, config_file):

@@ -21,14 +21,6 @@ from tensorflow.core.protobuf import saved_model_pb2
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import bert_dir, hub_bert
 
-
-def _bert_modeling():
-    """google-research/bert's modeling module, imported on first use: it imports tf.contrib
-    (~1 s CPU), which a hub-module run never needs (issue 11: start-up)."""
-    from bert import modeling  # pylint: disable=import-outside-toplevel
-
-    return modeling
-
 HUB_KIND = "hub"
 CHECKPOINT_KIND = "checkpoint"
 KINDS = (HUB_KIND, CHECKPOINT_KIND)
@@ -51,10 +43,10 @@ def _tf():
 def load_config(bert_config):
     """A bert.modeling.BertConfig from a BertConfig, a dict or a bert_config.json path."""
 
-    if isinstance(bert_config, _bert_modeling().BertConfig):
+    if isinstance(bert_config, bert_dir.bert_modeling().BertConfig):
         return bert_config
     if isinstance(bert_config, dict):
-        return _bert_modeling().BertConfig.from_dict(bert_config)
+        return bert_dir.bert_modeling().BertConfig.from_dict(bert_config)
     if isinstance(bert_config, str):
         return bert_dir.load_bert_config(bert_config)
     raise BertTF1Error("bert_config: expected a BertConfig, a dict or a bert_config.json path, "
@@ -171,9 +163,10 @@ def bert_outputs_from_checkpoint(bert_config, init_checkpoint, input_ids, input_
     outer_scope = tf.compat.v1.get_variable_scope().name
     prefix = (outer_scope + "/" if outer_scope else "") + BERT_SCOPE + "/"
     trainable_before = set(id(v) for v in tf.compat.v1.trainable_variables())
-    model = _bert_modeling().BertModel(config=config, is_training=is_training, input_ids=input_ids,
-                               input_mask=input_mask, token_type_ids=segment_ids,
-                               use_one_hot_embeddings=use_one_hot_embeddings, scope=BERT_SCOPE)
+    model = bert_dir.bert_modeling().BertModel(
+        config=config, is_training=is_training, input_ids=input_ids, input_mask=input_mask,
+        token_type_ids=segment_ids, use_one_hot_embeddings=use_one_hot_embeddings,
+        scope=BERT_SCOPE)
     if not trainable:
         collection = tf.compat.v1.get_collection_ref(tf.compat.v1.GraphKeys.TRAINABLE_VARIABLES)
         collection[:] = [v for v in collection
@@ -389,7 +382,7 @@ def infer_bert_config_from_hub_module(handle):
         value = _const_float(nodes, name)
         return default if value is None else value
 
-    return _bert_modeling().BertConfig(
+    return bert_dir.bert_modeling().BertConfig(
         vocab_size=vocab_size, hidden_size=hidden, num_hidden_layers=len(layers),
         num_attention_heads=hidden // size_per_head,
         intermediate_size=shape("bert/encoder/layer_0/intermediate/dense/kernel")[1],
