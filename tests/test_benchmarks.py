@@ -154,3 +154,20 @@ def test_timed_run_keeps_every_line_of_a_mark(bench, tmp_path):
                                           marks=("a ", "zzz"))
     assert len(seen["a "]) == 2 and "zzz" not in seen and output.splitlines()[1] == "b"
     assert 0 <= seen["a "][0] <= seen["a "][1] <= total
+
+
+def test_flop_utilisation_uses_each_runs_own_matmul_reference(bench, tmp_path, monkeypatch):
+    """A run on a slowed machine is divided by the matmul figure measured just before it, so
+    a load change between runs does not move one side's utilisation only."""
+    args = bench.parse_args(["--quick", "--models", "tiny", "--cases", "mfu"])
+    cases = bench.ClassifierCases(args, str(tmp_path), args.models[0],
+                                  bench.BenchData.synthetic_data(4, 4))
+    cases.model.module = str(tmp_path / "hub")
+    cases.cache["long"] = {
+        "google": [{"train": 10.0, "matmul_flops": 100e9}, {"train": 5.0, "matmul_flops": 50e9}],
+        "ours": [{"train": 20.0, "matmul_flops": 100e9}, {"train": 30.0, "matmul_flops": 200e9}],
+    }
+    monkeypatch.setattr(bench, "training_flops_per_example", lambda module, seq: 2e9)
+    row, = cases.mfu()
+    assert (row["baseline"], row["ours"], row["unit"]) == (20.0, 35.0, "% of matmul")
+    assert "(50.0-200.0 GFLOP/s)" in row["note"]
