@@ -441,8 +441,8 @@ def _init_worker(state):
 
 
 def _worker_convert(task):
-    start, chunk = task
-    return _convert_chunk(_WORKER_STATE, start, chunk)
+    start, stop = task
+    return _convert_chunk(_WORKER_STATE, start, _WORKER_STATE["examples"][start:stop])
 
 
 def _iter_features(examples, label_list, max_seq_length, tokenizer, truncation, show_progress,
@@ -480,11 +480,14 @@ def _converted(state, examples, workers):
         for ex_index, example in enumerate(examples):
             yield example, _convert_chunk(state, ex_index, [example])[0]
         return
-    tasks = [(start, examples[start:start + EXAMPLES_PER_TASK])
+    # Tasks are index ranges: forked workers already hold the examples (state, inherited), so
+    # only the converted records travel back through pipes.
+    tasks = [(start, min(start + EXAMPLES_PER_TASK, len(examples)))
              for start in range(0, len(examples), EXAMPLES_PER_TASK)]
-    with workers_lib.forked_pool(min(workers, len(tasks)), _init_worker, (state,)) as pool:
-        for (start, chunk), converted in zip(tasks, pool.imap(_worker_convert, tasks)):
-            for example, item in zip(chunk, converted):
+    with workers_lib.forked_pool(min(workers, len(tasks)), _init_worker,
+                                 (dict(state, examples=examples),)) as pool:
+        for (start, stop), converted in zip(tasks, pool.imap(_worker_convert, tasks)):
+            for example, item in zip(examples[start:stop], converted):
                 yield example, item
 
 
@@ -542,8 +545,85 @@ def feature_to_tf_example(feature, is_regression=False):
 def serialize_feature(feature, is_regression=False):
     """feature_to_tf_example's bytes, with sorted map keys: the C++ protobuf's map order differs
     between processes, and the same features should give the same bytes (see pretraining.data).
+
+    Classification features whose ints are all in 0..2**21 - 1 (every vocabulary's ids) are
+    encoded here, byte for byte what protobuf writes (tests compare the two); anything else
+    (regression's floats, other values) goes through protobuf.
     """
+    if not is_regression:
+        encoded = _encode_int_example(feature)
+        if encoded is not None:
+            return encoded
     return feature_to_tf_example(feature, is_regression).SerializeToString(deterministic=True)
+
+
+# The protobuf wire format of tf.train.Example, written by hand: building the message through
+# protobuf costs more than the rest of a record's conversion. Example{features: 1} ->
+# Features{map<string, Feature> feature: 1} -> Feature{int64_list: 3} -> Int64List{packed
+# value: 1}; each map entry is {key: 1, value: 2}, entries sorted by key (deterministic).
+
+def _varint(value):
+    """Protobuf's base-128 varint of a non-negative int."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# _VARINTS[v] is _varint(v) for v < len(_VARINTS); grown on demand (in powers of two) up to
+# _VARINT_LIMIT, past which serialize_feature uses protobuf.
+_VARINT_LIMIT = 1 << 21
+_VARINTS = []
+
+
+def _varints_below(limit):
+    global _VARINTS
+    table = _VARINTS
+    if limit > len(table):
+        size = max(len(table), 1 << 8)
+        while size < limit:
+            size *= 2
+        # A new list, then one assignment: a thread reading the old table never sees it grow.
+        table = table + [_varint(value) for value in range(len(table), size)]
+        _VARINTS = table
+    return table
+
+
+def _map_entry_prefix(key):
+    return b"\x0a" + _varint(len(key)) + key.encode("ascii")
+
+
+_KEY_PREFIXES = {key: _map_entry_prefix(key) for key in FEATURE_KEYS}
+_SORTED_KEYS = sorted(FEATURE_KEYS)
+
+
+def _int64_entry(key, values, table):
+    """One Features map entry (tag, length, entry) holding an Int64List of `values`."""
+    payload = b"".join([table[value] for value in values])
+    int64_list = (b"\x0a" + _varint(len(payload)) + payload) if payload else b""
+    feature = b"\x1a" + _varint(len(int64_list)) + int64_list
+    entry = _KEY_PREFIXES[key] + b"\x12" + _varint(len(feature)) + feature
+    return b"\x0a" + _varint(len(entry)) + entry
+
+
+def _encode_int_example(feature):
+    """serialize_feature's bytes for int features, or None when protobuf should write them
+    (a value that is not an int in 0.._VARINT_LIMIT - 1)."""
+    lists = {"input_ids": feature.input_ids, "input_mask": feature.input_mask,
+             "segment_ids": feature.segment_ids, "label_ids": [feature.label_id],
+             "is_real_example": [int(feature.is_real_example)]}
+    try:
+        low = min(min(values) for values in lists.values() if len(values))
+        high = max(max(values) for values in lists.values() if len(values))
+        if low < 0 or high >= _VARINT_LIMIT:
+            return None
+        table = _varints_below(high + 1)
+        body = b"".join([_int64_entry(key, lists[key], table) for key in _SORTED_KEYS])
+    except (TypeError, ValueError):  # e.g. float or None values: protobuf's own errors
+        return None
+    return b"\x0a" + _varint(len(body)) + body
 
 
 def _json_default(value):
