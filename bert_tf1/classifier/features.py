@@ -572,8 +572,9 @@ def _varint(value):
     return bytes(out)
 
 
-# _VARINTS[v] is _varint(v) for v < len(_VARINTS); grown on demand (in powers of two) up to
-# _VARINT_LIMIT, past which serialize_feature uses protobuf.
+# _VARINTS[v] is _varint(v) for v < len(_VARINTS) (at least 2**14: every length field of a
+# record); grown on demand, in powers of two, up to _VARINT_LIMIT, past which serialize_feature
+# uses protobuf.
 _VARINT_LIMIT = 1 << 21
 _VARINTS = []
 
@@ -582,7 +583,7 @@ def _varints_below(limit):
     global _VARINTS
     table = _VARINTS
     if limit > len(table):
-        size = max(len(table), 1 << 8)
+        size = max(len(table), 1 << 14)
         while size < limit:
             size *= 2
         # A new list, then one assignment: a thread reading the old table never sees it grow.
@@ -591,39 +592,57 @@ def _varints_below(limit):
     return table
 
 
-def _map_entry_prefix(key):
-    return b"\x0a" + _varint(len(key)) + key.encode("ascii")
+class _NotEncodable(Exception):
+    """A value _encode_int_example leaves to protobuf."""
 
 
-_KEY_PREFIXES = {key: _map_entry_prefix(key) for key in FEATURE_KEYS}
-_SORTED_KEYS = sorted(FEATURE_KEYS)
+def _length(size, table):
+    return table[size] if size < len(table) else _varint(size)
 
 
 def _int64_entry(key, values, table):
     """One Features map entry (tag, length, entry) holding an Int64List of `values`."""
-    payload = b"".join([table[value] for value in values])
-    int64_list = (b"\x0a" + _varint(len(payload)) + payload) if payload else b""
-    feature = b"\x1a" + _varint(len(int64_list)) + int64_list
-    entry = _KEY_PREFIXES[key] + b"\x12" + _varint(len(feature)) + feature
-    return b"\x0a" + _varint(len(entry)) + entry
+    if len(values):
+        low, high = min(values), max(values)
+        if low < 0 or high >= _VARINT_LIMIT:
+            raise _NotEncodable()
+        if high < 0x80:  # one byte per value: the value itself (masks, segments, labels)
+            payload = bytes(values)
+        else:
+            if high >= len(table):
+                table = _varints_below(high + 1)
+            payload = b"".join([table[value] for value in values])
+        int64_list = b"\x0a" + _length(len(payload), table) + payload
+    else:
+        int64_list = b""  # protobuf writes no field for an empty packed list
+    feature = b"\x1a" + _length(len(int64_list), table) + int64_list
+    entry = _KEY_PREFIXES[key] + _length(len(feature), table) + feature
+    return b"\x0a" + _length(len(entry), table) + entry
+
+
+def _map_entry_prefix(key):
+    """A map entry's key field and the tag of its value field."""
+    return b"\x0a" + _varint(len(key)) + key.encode("ascii") + b"\x12"
+
+
+_KEY_PREFIXES = {key: _map_entry_prefix(key) for key in FEATURE_KEYS}
 
 
 def _encode_int_example(feature):
     """serialize_feature's bytes for int features, or None when protobuf should write them
     (a value that is not an int in 0.._VARINT_LIMIT - 1)."""
-    lists = {"input_ids": feature.input_ids, "input_mask": feature.input_mask,
-             "segment_ids": feature.segment_ids, "label_ids": [feature.label_id],
-             "is_real_example": [int(feature.is_real_example)]}
+    table = _varints_below(0)
     try:
-        low = min(min(values) for values in lists.values() if len(values))
-        high = max(max(values) for values in lists.values() if len(values))
-        if low < 0 or high >= _VARINT_LIMIT:
-            return None
-        table = _varints_below(high + 1)
-        body = b"".join([_int64_entry(key, lists[key], table) for key in _SORTED_KEYS])
-    except (TypeError, ValueError):  # e.g. float or None values: protobuf's own errors
+        # Map entries in key order, as protobuf's deterministic serialization writes them.
+        body = b"".join([
+            _int64_entry("input_ids", feature.input_ids, table),
+            _int64_entry("input_mask", feature.input_mask, table),
+            _int64_entry("is_real_example", [int(feature.is_real_example)], table),
+            _int64_entry("label_ids", [feature.label_id], table),
+            _int64_entry("segment_ids", feature.segment_ids, table)])
+    except (_NotEncodable, TypeError, ValueError):  # e.g. floats: protobuf's own errors
         return None
-    return b"\x0a" + _varint(len(body)) + body
+    return b"\x0a" + _length(len(body), table) + body
 
 
 def _json_default(value):
@@ -759,7 +778,19 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
     >>> file_based_convert_examples_to_features(examples, ["neg", "pos"], 128, tokenizer,
     ...                                         "gs://bucket/run/train.tf_record")  # doctest: +SKIP
     """
-    meta = _expected_meta(label_list, max_seq_length, tokenizer, truncation)
+    return write_tfrecord(examples, label_list, max_seq_length, tokenizer, output_file,
+                          truncation, show_progress, num_workers)
+
+
+def write_tfrecord(examples, label_list, max_seq_length, tokenizer, output_file,
+                   truncation="head", show_progress=True, num_workers=1, expected=None,
+                   examples_sha256=None):
+    """file_based_convert_examples_to_features, for a caller that already computed
+    `expected` (expected_meta of these arguments) and `examples_sha256`
+    (examples_fingerprint(examples)), as the feature cache does: neither is computed again
+    (the tokenizer's fingerprint hashes its whole vocabulary; the examples' every text)."""
+    meta = dict(expected) if expected is not None else _expected_meta(
+        label_list, max_seq_length, tokenizer, truncation)
     parent = os.path.dirname(output_file)
     if parent and "://" not in output_file and not tf.io.gfile.exists(parent):
         tf.io.gfile.makedirs(parent)  # object stores (gs://, s3://) have no directories to make
@@ -768,21 +799,23 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
     atomic_io.remove_if_exists(meta_path(output_file))
     atomic_io.remove_if_exists(output_file)
 
-    hasher = _ExamplesHasher()
-    num_real = 0
+    hasher = _ExamplesHasher() if examples_sha256 is None else None
+    num_examples = num_real = 0
     with atomic_io.replaced_on_success(output_file) as tmp:
         with tf.io.TFRecordWriter(tmp) as writer:
             for example, (is_real, record) in _iter_features(
                     examples, label_list, max_seq_length, tokenizer, truncation, show_progress,
                     "Writing TFRecord", num_workers, serialize=True):
-                hasher.update(example)
+                if hasher is not None:
+                    hasher.update(example)
+                num_examples += 1
                 num_real += int(bool(is_real))
                 writer.write(record)
 
     meta.update({
-        "num_examples": hasher.count,
+        "num_examples": num_examples,
         "num_real_examples": num_real,
-        "examples_sha256": hasher.hexdigest(),
+        "examples_sha256": examples_sha256 if hasher is None else hasher.hexdigest(),
         "record_bytes": tf.io.gfile.stat(output_file).length,
     })
     atomic_io.write_text_atomically(meta_path(output_file),
