@@ -546,7 +546,7 @@ def serialize_feature(feature, is_regression=False):
     """feature_to_tf_example's bytes, with sorted map keys: the C++ protobuf's map order differs
     between processes, and the same features should give the same bytes (see pretraining.data).
 
-    Classification features whose ints are all in 0..2**21 - 1 (every vocabulary's ids) are
+    Classification features whose ints are all in 0..2**18 - 1 (every vocabulary's ids) are
     encoded here, byte for byte what protobuf writes (tests compare the two); anything else
     (regression's floats, other values) goes through protobuf.
     """
@@ -572,10 +572,10 @@ def _varint(value):
     return bytes(out)
 
 
-# _VARINTS[v] is _varint(v) for v < len(_VARINTS) (at least 2**14: every length field of a
-# record); grown on demand, in powers of two, up to _VARINT_LIMIT, past which serialize_feature
-# uses protobuf.
-_VARINT_LIMIT = 1 << 21
+# _VARINTS[v] is _varint(v) for v < len(_VARINTS) (at least 2**14, so a record's length fields
+# are lookups too); grown on demand, in powers of two, up to _VARINT_LIMIT, past which
+# serialize_feature uses protobuf.
+_VARINT_LIMIT = 1 << 18  # above every BERT vocabulary (multilingual: 119,547; XLM-R: 250,002)
 _VARINTS = []
 
 
@@ -600,18 +600,29 @@ def _length(size, table):
     return table[size] if size < len(table) else _varint(size)
 
 
+def _packed_varints(values, table):
+    """The varints of `values`, back to back (an Int64List's packed payload)."""
+    try:
+        payload = bytes(values)  # ValueError outside 0..255, TypeError for non-ints
+        if payload.isascii():  # all below 0x80: each varint is the value's own byte
+            return payload
+    except ValueError:
+        pass
+    if min(values) < 0:
+        raise _NotEncodable()
+    try:
+        return b"".join(map(table.__getitem__, values))
+    except IndexError:
+        high = max(values)
+        if high >= _VARINT_LIMIT:
+            raise _NotEncodable()
+        return b"".join(map(_varints_below(high + 1).__getitem__, values))
+
+
 def _int64_entry(key, values, table):
     """One Features map entry (tag, length, entry) holding an Int64List of `values`."""
     if len(values):
-        low, high = min(values), max(values)
-        if low < 0 or high >= _VARINT_LIMIT:
-            raise _NotEncodable()
-        if high < 0x80:  # one byte per value: the value itself (masks, segments, labels)
-            payload = bytes(values)
-        else:
-            if high >= len(table):
-                table = _varints_below(high + 1)
-            payload = b"".join([table[value] for value in values])
+        payload = _packed_varints(values, table)
         int64_list = b"\x0a" + _length(len(payload), table) + payload
     else:
         int64_list = b""  # protobuf writes no field for an empty packed list

@@ -224,14 +224,22 @@ class FastFullTokenizer(object):
                                "--tokenizer=python (or auto)" % problem)
         self.vocab = self.python_tokenizer.vocab
         self.inv_vocab = self.python_tokenizer.inv_vocab
-        wordpiece = self.python_tokenizer.wordpiece_tokenizer
-        self.hf_tokenizer = hf_tokenizer(self.vocab, do_lower_case, wordpiece.unk_token,
-                                         wordpiece.max_input_chars_per_word)
+        self._hf_tokenizer = None  # built on first use: ASCII text never needs it (~30 ms)
         self._python_only = python_only_pattern(do_lower_case)
         self._do_lower_case = do_lower_case
         # text without " " -> its WordPieces (a tuple); the words of _piece_wordpieces apart.
         self._pieces, self._words = {}, {}
         self._longest_token = max(map(len, self.vocab), default=0)
+
+    @property
+    def hf_tokenizer(self):
+        """The tokenizers.Tokenizer doing bert's tokenization (hf_tokenizer of the vocab)."""
+        if self._hf_tokenizer is None:
+            wordpiece = self.python_tokenizer.wordpiece_tokenizer
+            self._hf_tokenizer = hf_tokenizer(self.vocab, self._do_lower_case,
+                                              wordpiece.unk_token,
+                                              wordpiece.max_input_chars_per_word)
+        return self._hf_tokenizer
 
     def needs_python(self, text):
         """True when `text` holds a character the fast path would tokenize differently."""

@@ -815,8 +815,8 @@ def test_hand_encoded_records_are_protobufs_bytes():
     import numpy as np
 
     rng = random.Random(3)
-    edges = [0, 1, 127, 128, 16383, 16384, 30521, 119546, (1 << 21) - 1]
-    cases = [InputFeatures([rng.choice(edges + [rng.randrange(1 << 21)]) for _ in range(size)],
+    edges = [0, 1, 127, 128, 16383, 16384, 30521, 119546, (1 << 18) - 1]
+    cases = [InputFeatures([rng.choice(edges + [rng.randrange(1 << 18)]) for _ in range(size)],
                            [1] * size, [rng.randint(0, 1) for _ in range(size)],
                            rng.choice(edges), rng.random() < 0.8)
              for size in (0, 1, 2, 64, 100, 128, 512) for _ in range(4)]
@@ -825,7 +825,7 @@ def test_hand_encoded_records_are_protobufs_bytes():
     for feature in cases:
         assert features.serialize_feature(feature) == protobuf_bytes(feature), feature
     assert features._encode_int_example(cases[0]) is not None  # the hand-written path ran
-    for outside in ([-1], [1 << 21], [1 << 40]):  # protobuf's path: same bytes
+    for outside in ([-1], [1 << 18], [1 << 40]):  # protobuf's path: same bytes
         feature = InputFeatures(outside, [1], [0], 1)
         assert features._encode_int_example(feature) is None
         assert features.serialize_feature(feature) == protobuf_bytes(feature)
