@@ -484,6 +484,16 @@ def _converted(state, examples, workers):
     # only the converted records travel back through pipes.
     tasks = [(start, min(start + EXAMPLES_PER_TASK, len(examples)))
              for start in range(0, len(examples), EXAMPLES_PER_TASK)]
+    if workers_lib.can_fork():
+        def convert(task):
+            _init_worker(state)  # inherited already; sets the absl flag state bert reads
+            return _convert_chunk(state, task[0], examples[task[0]:task[1]])
+
+        for (start, stop), converted in zip(tasks, workers_lib.forked_imap(convert, tasks,
+                                                                           workers)):
+            for example, item in zip(examples[start:stop], converted):
+                yield example, item
+        return
     with workers_lib.forked_pool(min(workers, len(tasks)), _init_worker,
                                  (dict(state, examples=examples),)) as pool:
         for (start, stop), converted in zip(tasks, pool.imap(_worker_convert, tasks)):
@@ -662,8 +672,13 @@ def _json_default(value):
     return str(value)
 
 
+# json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False) builds this
+# encoder on every call; one shared encoder gives the same text (examples are hashed one by one).
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, default=_json_default, ensure_ascii=False)
+
+
 def _canonical_json(value):
-    return json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def _example_record(example):

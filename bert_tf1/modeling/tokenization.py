@@ -107,7 +107,7 @@ _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # separates words and is dropped.
 _ASCII_WORD = re.compile(r"[A-Za-z0-9]+|[!-/:-@\[-`{-~]")
 # Pieces and words whose WordPieces are kept; the cache is emptied when it grows past this.
-WORD_CACHE_LIMIT = 1 << 20
+WORD_CACHE_LIMIT = 1 << 18  # ~60 MB at most per cache
 
 
 def import_tokenizers():
