@@ -89,7 +89,12 @@ def forked_imap(function, tasks, num_workers):
             os.close(write_fd)
             children.append((pid, os.fdopen(read_fd, "rb")))
         for index in range(len(tasks)):
-            ok, value = pickle.load(children[index % num_workers][1])
+            pid, reader = children[index % num_workers]
+            try:
+                ok, value = pickle.load(reader)
+            except EOFError:
+                raise BertTF1Error("worker process %d ended without a result (killed, e.g. "
+                                   "out of memory?)" % pid)
             if not ok:
                 raise value
             yield value

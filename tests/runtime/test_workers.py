@@ -65,3 +65,13 @@ def test_an_abandoned_generator_stops_the_children():
     pids = {next(results)[1], next(results)[1]}
     results.close()
     assert len(pids) == 2 and gone(pids)
+
+
+def test_a_child_that_dies_is_a_clear_error():
+    def work(task):
+        if task == 3:
+            os._exit(9)  # as if killed
+        return task
+
+    with pytest.raises(BertTF1Error, match=r"worker process \d+ ended without a result"):
+        list(workers.forked_imap(work, range(8), 2))
