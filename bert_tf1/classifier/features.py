@@ -612,12 +612,13 @@ def _length(size, table):
 
 def _packed_varints(values, table):
     """The varints of `values`, back to back (an Int64List's packed payload)."""
-    try:
-        payload = bytes(values)  # ValueError outside 0..255, TypeError for non-ints
-        if payload.isascii():  # all below 0x80: each varint is the value's own byte
-            return payload
-    except ValueError:
-        pass
+    if type(values) in (list, tuple):  # bytes() of an array would copy its buffer instead
+        try:
+            payload = bytes(values)  # ValueError outside 0..255, TypeError for non-ints
+            if payload.isascii():  # all below 0x80: each varint is the value's own byte
+                return payload
+        except ValueError:
+            pass
     if min(values) < 0:
         raise _NotEncodable()
     try:

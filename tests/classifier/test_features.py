@@ -822,6 +822,8 @@ def test_hand_encoded_records_are_protobufs_bytes():
              for size in (0, 1, 2, 64, 100, 128, 512) for _ in range(4)]
     cases.append(InputFeatures(list(np.arange(5, dtype=np.int64)), [True] * 5, [False] * 5,
                                np.int64(1), np.bool_(True)))
+    cases.append(InputFeatures(np.array([3, 200, 40000]), np.ones(3, np.int32), (0, 0, 1),
+                               np.int32(0), True))  # arrays are not read as raw buffers
     for feature in cases:
         assert features.serialize_feature(feature) == protobuf_bytes(feature), feature
     assert features._encode_int_example(cases[0]) is not None  # the hand-written path ran
