@@ -6,10 +6,11 @@ processes), measured side by side in one run.
     python benchmarks/classifier_features_speed.py [--csv train.csv] [--vocab_file vocab.txt]
         [--examples 2000] [--max_seq_length 128] [--repeats 2] [--num_workers 0]
 
-For benchmarks/run.py: `measure(pairs, labels, max_seq_length, vocab_file, repeats,
-num_workers)` returns the table's rows and whether every configuration's features are
-identical to Google's; `load_pairs(csv, vocab_file, examples)` gives the examples (synthetic when
-no CSV is given).
+`measure(pairs, labels, max_seq_length, vocab_file, repeats, num_workers)` returns this table's
+rows and whether every configuration's features are identical to Google's; `load_pairs(csv,
+vocab_file, examples)` gives the examples (synthetic when no CSV is given). benchmarks/run.py's
+features case uses `convert_google`, `convert_pipeline` (the conversion run_classifier_hub.py
+runs), `read_tfrecord_rows` and `default_feature_workers`.
 
 Input: a CSV with columns text,label (e.g. what `bert-tf1-get-data imdb` writes; default
 runs/minilm-imdb/imdb/train.csv when it exists) and a WordPiece vocabulary (default MiniLM's
