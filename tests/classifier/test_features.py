@@ -836,3 +836,18 @@ def test_hand_encoded_records_are_protobufs_bytes():
     for wrong in ([2.0], ["a"], [None]):  # protobuf's own error for a value no int64 holds
         with pytest.raises(TypeError, match="expected one of: int"):
             features.serialize_feature(InputFeatures(wrong, [1], [0], 1))
+
+
+def test_the_pool_path_without_fork_gives_the_same_features(tokenizer, monkeypatch):
+    """Where fork is missing the multiprocessing pool converts (here still forked)."""
+    from bert_tf1.runtime import workers
+
+    examples = [InputExample("ex-%d" % i, text, None, "neg")
+                for i, text in enumerate(long_texts(features.EXAMPLES_PER_TASK + 3, seed=4))]
+    forked = convert_examples_to_features(examples, ["neg"], 12, tokenizer,
+                                          show_progress=False, num_workers=2)
+    monkeypatch.setattr(workers, "can_fork", lambda: False)
+    pooled = convert_examples_to_features(examples, ["neg"], 12, tokenizer,
+                                          show_progress=False, num_workers=2)
+    assert pooled == forked == convert_examples_to_features(examples, ["neg"], 12, tokenizer,
+                                                            show_progress=False)
