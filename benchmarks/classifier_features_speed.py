@@ -6,10 +6,11 @@ processes), measured side by side in one run.
     python benchmarks/classifier_features_speed.py [--csv train.csv] [--vocab_file vocab.txt]
         [--examples 2000] [--max_seq_length 128] [--repeats 2] [--num_workers 0]
 
-For benchmarks/run.py: `measure(pairs, labels, max_seq_length, vocab_file, repeats,
-num_workers)` returns the table's rows and whether every configuration's features are
-identical to Google's; `load_pairs(csv, vocab_file, examples)` gives the examples (synthetic when
-no CSV is given).
+`measure(pairs, labels, max_seq_length, vocab_file, repeats, num_workers)` returns this table's
+rows and whether every configuration's features are identical to Google's; `load_pairs(csv,
+vocab_file, examples)` gives the examples (synthetic when no CSV is given). benchmarks/run.py's
+features case uses `convert_google`, `convert_pipeline` (the conversion run_classifier_hub.py
+runs), `read_tfrecord_rows` and `default_feature_workers`.
 
 Input: a CSV with columns text,label (e.g. what `bert-tf1-get-data imdb` writes; default
 runs/minilm-imdb/imdb/train.csv when it exists) and a WordPiece vocabulary (default MiniLM's
@@ -75,6 +76,51 @@ def convert_ours(pairs, labels, max_seq_length, vocab_file, kind, num_workers=1)
 
 def as_rows(converted):
     return [(f.input_ids, f.input_mask, f.segment_ids, f.label_id) for f in converted]
+
+
+def default_feature_workers():
+    """(run_classifier_hub.py's --feature_workers default, the processes it resolves to here),
+    e.g. (0, 2) on 2 CPUs: the default is read from the settings the CLI's flags come from and
+    resolved by the function the conversion itself calls."""
+    from bert_tf1.classifier import pipeline
+    from bert_tf1.runtime.workers import resolve_num_workers
+
+    flag = pipeline.ClassifierRunSettings.DEFAULTS["feature_workers"]
+    return flag, resolve_num_workers(flag)
+
+
+def convert_pipeline(pairs, labels, max_seq_length, vocab_file, feature_workers, cache_dir,
+                     output_file):
+    """The kit's conversion as run_classifier_hub.py does it with --vocab_file: the settings'
+    defaults (--tokenizer=auto, truncation head), pipeline.make_tokenizer, then
+    pipeline.ensure_features (the feature cache, then file_based_convert_examples_to_features
+    writing the TFRecord, then storing it in the cache). `cache_dir` should be new and empty,
+    so this is a cold conversion. Returns the tokenizer's name ("fast" or "python")."""
+    from bert_tf1.classifier import pipeline
+    from bert_tf1.data.examples import InputExample
+    from bert_tf1.modeling import tokenization as fast_tokenization
+
+    settings = pipeline.ClassifierRunSettings(
+        vocab_file=vocab_file, max_seq_length=max_seq_length, feature_workers=feature_workers,
+        feature_cache_dir=cache_dir, show_progress=False)
+    tokenizer = pipeline.make_tokenizer(settings)
+    examples = [InputExample(str(i), text, None, label) for i, (text, label) in enumerate(pairs)]
+    status = pipeline.ensure_features(settings, examples, labels, tokenizer, output_file)
+    assert status["status"] == "converted", status
+    return fast_tokenization.tokenizer_name(tokenizer)
+
+
+def read_tfrecord_rows(path):
+    """as_rows() of the features a classifier TFRecord holds, in order."""
+    import tensorflow as tf
+
+    rows = []
+    for record in tf.compat.v1.io.tf_record_iterator(path):
+        feature = tf.train.Example.FromString(record).features.feature
+        lists = [list(feature[key].int64_list.value)
+                 for key in ("input_ids", "input_mask", "segment_ids", "label_ids")]
+        rows.append(tuple(lists[:3]) + (lists[3][0],))
+    return rows
 
 
 def load_pairs(csv_path, vocab_file, examples):

@@ -28,8 +28,11 @@ for every model (a larger model gets fewer steps: LARGE_SIZES); features and ser
 (serving on the first model).
 
 Baselines are Google's code from the installed `bert` package (bert-tensorflow 1.0.4):
-  features      bert.run_classifier.convert_examples_to_features vs the kit's conversion (its
-                fast tokenizer), in this process; identical = every feature equal.
+  features      bert.run_classifier.convert_examples_to_features vs the kit's conversion as
+                run_classifier_hub.py runs it (pipeline.ensure_features: --tokenizer=auto, the
+                TFRecord writer, a fresh feature cache), in this process, with 1 worker and
+                with the --feature_workers default (one per CPU); identical = every record's
+                features equal Google's and both worker settings wrote the same bytes.
   train_short / eval_short / eval_buckets / accuracy / startup / train_long
                 `python -m bert.run_classifier_with_tfhub` vs `python -m
                 bert_tf1.cli.run_classifier_hub`, subprocesses with the same flags, data (CoLA
@@ -540,32 +543,65 @@ def _latest_checkpoint(directory):
 
 # ---------------------------------------------------------------- cases
 
+def cpu_seconds():
+    """CPU seconds (user + system) of this process and of its ended children (worker
+    processes count once they are joined)."""
+    return sum(sum(resource.getrusage(who)[:2])
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+
+
 def case_features(args, work, data, vocab):
-    """Feature conversion, Google's vs the kit's, same examples, identical check."""
+    """Feature conversion, Google's vs the kit's as run_classifier_hub.py runs it, same
+    examples: bert.run_classifier.convert_examples_to_features (in memory) against the
+    pipeline's own ensure_features (tokenizer auto, a fresh feature cache each run: a cold
+    conversion writing the TFRecord and storing it in the cache), with 1 worker and with the
+    --feature_workers default. Identical = every record's features equal Google's, and both
+    worker settings wrote the same bytes."""
     import classifier_features_speed as features_speed
 
     count = args.size("features_examples")
     pairs = data.take("long", count)
-    sides = {
-        "google": lambda: features_speed.convert_google(pairs, ["0", "1"], 128, vocab),
-        "ours": lambda: features_speed.convert_ours(pairs, ["0", "1"], 128, vocab, "fast"),
-    }
-    outputs = {}
+    labels = ["0", "1"]
+    flag, default_workers = features_speed.default_feature_workers()
+    workers = {"ours_1": 1, "ours_default": flag}
+    directory = tempfile.mkdtemp(prefix="features_", dir=work)
+    outputs, cpu, tokenizers = {}, {side: [] for side in ("google",) + tuple(workers)}, set()
 
     def run(side):
-        started = time.perf_counter()
-        outputs[side] = features_speed.as_rows(sides[side]())
-        return count / (time.perf_counter() - started)
+        started, cpu_started = time.perf_counter(), cpu_seconds()
+        if side == "google":
+            outputs[side] = features_speed.as_rows(features_speed.convert_google(
+                pairs, labels, 128, vocab))
+        else:
+            target = tempfile.mkdtemp(prefix=side + "_", dir=directory)
+            path = os.path.join(target, "train.tf_record")
+            tokenizers.add(features_speed.convert_pipeline(
+                pairs, labels, 128, vocab, workers[side], os.path.join(target, "cache"), path))
+            outputs[side] = path
+        seconds = time.perf_counter() - started
+        cpu[side].append(cpu_seconds() - cpu_started)
+        return count / seconds
 
-    rates = interleaved(args.repeats, ("google", "ours"), run)
-    same = outputs["google"] == outputs["ours"]
+    rates = interleaved(args.repeats, ("google",) + tuple(workers), run)
+    with open(outputs["ours_1"], "rb") as one, open(outputs["ours_default"], "rb") as other:
+        same_bytes = one.read() == other.read()
+    same = features_speed.read_tfrecord_rows(outputs["ours_1"]) == outputs["google"]
+    shutil.rmtree(directory, ignore_errors=True)
     vocab_name = "tiny vocab" if data.synthetic else "%d-token vocab" % len(
         open(vocab, encoding="utf-8").read().splitlines())
-    return [make_row("features: %d %s, max_seq_length 128, %s"
-                     % (count, data.name["features"], vocab_name),
-                     median(rates["google"]), median(rates["ours"]), "examples/s", same,
-                     "bert.run_classifier.convert_examples_to_features vs the kit's fast "
-                     "tokenizer path")]
+    name = "features: %d %s, max_seq_length 128, %s, ours %%s" % (
+        count, data.name["features"], vocab_name)
+    rows = []
+    for side, label in (("ours_1", "1 worker"),
+                        ("ours_default", "--feature_workers=%d default: %d worker%s" % (
+                            flag, default_workers, "" if default_workers == 1 else "s"))):
+        note = ("bert.run_classifier.convert_examples_to_features (in memory) vs the kit's "
+                "pipeline.ensure_features writing the TFRecord (%s tokenizer, cold cache); "
+                "median CPU s incl. workers: Google %.2f, ours %.2f"
+                % ("/".join(sorted(tokenizers)), median(cpu["google"]), median(cpu[side])))
+        rows.append(make_row(name % label, median(rates["google"]), median(rates[side]),
+                             "examples/s", same and same_bytes, note))
+    return rows
 
 
 class ClassifierCases(object):

@@ -171,3 +171,27 @@ def test_flop_utilisation_uses_each_runs_own_matmul_reference(bench, tmp_path, m
     row, = cases.mfu()
     assert (row["baseline"], row["ours"], row["unit"]) == (20.0, 35.0, "% of matmul")
     assert "(50.0-200.0 GFLOP/s)" in row["note"]
+
+
+def test_features_case_runs_the_pipeline_path_with_each_worker_setting(bench, tmp_path,
+                                                                       monkeypatch):
+    """The features case converts with the pipeline's own ensure_features, once with 1 worker
+    and once with the --feature_workers default (here 0 -> 2 CPUs -> 2 workers, several tasks
+    each), names the worker counts and checks the records against Google's features."""
+    from bert_tf1.classifier import features
+    from bert_tf1.convert import tiny_bert
+
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("".join(token + "\n" for token in tiny_bert.tiny_vocab_tokens()))
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(features, "EXAMPLES_PER_TASK", 4)
+    args = bench.parse_args(["--quick", "--repeats", "1"])
+    args.size = lambda name, model=None: 13
+    rows = bench.case_features(args, str(tmp_path), bench.BenchData.synthetic_data(10, 13),
+                               str(vocab))
+    assert [row["name"].rsplit(", ours ", 1)[1] for row in rows] == [
+        "1 worker", "--feature_workers=0 default: 2 workers"]
+    assert all(row["name"].startswith("features: 13 synthetic long texts") for row in rows)
+    assert all(row["identical"] is True and row["ratio"] > 0 for row in rows)
+    assert "fast tokenizer" in rows[0]["note"] and "CPU s" in rows[0]["note"]
+    assert os.listdir(str(tmp_path)) == ["vocab.txt"]  # the records and caches are removed

@@ -59,11 +59,16 @@ def cache_key(examples, label_list, max_seq_length, tokenizer, truncation="head"
 
     Args: as features.file_based_convert_examples_to_features.
     """
-    expected = features_lib.expected_meta(label_list, max_seq_length, tokenizer, truncation)
+    return _key(features_lib.expected_meta(label_list, max_seq_length, tokenizer, truncation),
+                lambda: features_lib.examples_fingerprint(examples))
+
+
+def _key(expected, examples_sha256):
+    """cache_key from the expected sidecar fields and a function giving the examples' sha256
+    (not called when the tokenizer cannot be fingerprinted)."""
     if expected["tokenizer_sha256"] is None:
         return None
-    content = dict(expected, cache_format=CACHE_FORMAT,
-                   examples_sha256=features_lib.examples_fingerprint(examples))
+    content = dict(expected, cache_format=CACHE_FORMAT, examples_sha256=examples_sha256())
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -113,17 +118,21 @@ def ensure_cached_tfrecord(examples, label_list, max_seq_length, tokenizer, outp
       dict: status ("current", "reused" or "converted"), source (the cache entry read or
       written, or None), key (or None).
     """
-    examples = list(examples)  # hashed up to twice, then converted
+    examples = list(examples)  # hashed (once), then converted
     if features_lib.tfrecord_is_current(examples, label_list, max_seq_length, tokenizer,
                                         output_file, truncation):
         return {"status": "current", "source": None, "key": None}
     directory = resolve_cache_dir(cache_dir)
-    key = cache_key(examples, label_list, max_seq_length, tokenizer, truncation) \
-        if directory else None
+    expected = features_lib.expected_meta(label_list, max_seq_length, tokenizer, truncation)
+    fingerprint = []  # the examples' sha256 once computed: the writer needs it too
+
+    def examples_sha256():
+        fingerprint.append(features_lib.examples_fingerprint(examples))
+        return fingerprint[0]
+
+    key = _key(expected, examples_sha256) if directory else None
     if key:
         entry = entry_path(directory, key)
-        expected = features_lib.expected_meta(label_list, max_seq_length, tokenizer,
-                                               truncation)
         meta = _entry_is_whole(entry, expected)
         if meta is not None and meta.get("num_examples") == len(examples):
             _copy_with_sidecar(entry, output_file, meta)
@@ -131,9 +140,9 @@ def ensure_cached_tfrecord(examples, label_list, max_seq_length, tokenizer, outp
                                       "%s: no conversion", entry, len(examples), key[:12],
                                       output_file)
             return {"status": "reused", "source": entry, "key": key}
-    meta = features_lib.file_based_convert_examples_to_features(
+    meta = features_lib.write_tfrecord(
         examples, label_list, max_seq_length, tokenizer, output_file, truncation,
-        show_progress, num_workers)
+        show_progress, num_workers, expected, fingerprint[0] if fingerprint else None)
     if not key:
         return {"status": "converted", "source": None, "key": None}
     try:

@@ -441,8 +441,8 @@ def _init_worker(state):
 
 
 def _worker_convert(task):
-    start, chunk = task
-    return _convert_chunk(_WORKER_STATE, start, chunk)
+    start, stop = task
+    return _convert_chunk(_WORKER_STATE, start, _WORKER_STATE["examples"][start:stop])
 
 
 def _iter_features(examples, label_list, max_seq_length, tokenizer, truncation, show_progress,
@@ -480,11 +480,24 @@ def _converted(state, examples, workers):
         for ex_index, example in enumerate(examples):
             yield example, _convert_chunk(state, ex_index, [example])[0]
         return
-    tasks = [(start, examples[start:start + EXAMPLES_PER_TASK])
+    # Tasks are index ranges: forked workers already hold the examples (state, inherited), so
+    # only the converted records travel back through pipes.
+    tasks = [(start, min(start + EXAMPLES_PER_TASK, len(examples)))
              for start in range(0, len(examples), EXAMPLES_PER_TASK)]
-    with workers_lib.forked_pool(min(workers, len(tasks)), _init_worker, (state,)) as pool:
-        for (start, chunk), converted in zip(tasks, pool.imap(_worker_convert, tasks)):
-            for example, item in zip(chunk, converted):
+    if workers_lib.can_fork():
+        def convert(task):
+            _init_worker(state)  # inherited already; sets the absl flag state bert reads
+            return _convert_chunk(state, task[0], examples[task[0]:task[1]])
+
+        for (start, stop), converted in zip(tasks, workers_lib.forked_imap(convert, tasks,
+                                                                           workers)):
+            for example, item in zip(examples[start:stop], converted):
+                yield example, item
+        return
+    with workers_lib.forked_pool(min(workers, len(tasks)), _init_worker,
+                                 (dict(state, examples=examples),)) as pool:
+        for (start, stop), converted in zip(tasks, pool.imap(_worker_convert, tasks)):
+            for example, item in zip(examples[start:stop], converted):
                 yield example, item
 
 
@@ -542,8 +555,116 @@ def feature_to_tf_example(feature, is_regression=False):
 def serialize_feature(feature, is_regression=False):
     """feature_to_tf_example's bytes, with sorted map keys: the C++ protobuf's map order differs
     between processes, and the same features should give the same bytes (see pretraining.data).
+
+    Classification features whose ints are all in 0..2**18 - 1 (every vocabulary's ids) are
+    encoded here, byte for byte what protobuf writes (tests compare the two); anything else
+    (regression's floats, other values) goes through protobuf.
     """
+    if not is_regression:
+        encoded = _encode_int_example(feature)
+        if encoded is not None:
+            return encoded
     return feature_to_tf_example(feature, is_regression).SerializeToString(deterministic=True)
+
+
+# The protobuf wire format of tf.train.Example, written by hand: building the message through
+# protobuf costs more than the rest of a record's conversion. Example{features: 1} ->
+# Features{map<string, Feature> feature: 1} -> Feature{int64_list: 3} -> Int64List{packed
+# value: 1}; each map entry is {key: 1, value: 2}, entries sorted by key (deterministic).
+
+def _varint(value):
+    """Protobuf's base-128 varint of a non-negative int."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+# _VARINTS[v] is _varint(v) for v < len(_VARINTS) (at least 2**14, so a record's length fields
+# are lookups too); grown on demand, in powers of two, up to _VARINT_LIMIT, past which
+# serialize_feature uses protobuf.
+_VARINT_LIMIT = 1 << 18  # above every BERT vocabulary (multilingual: 119,547; XLM-R: 250,002)
+_VARINTS = []
+
+
+def _varints_below(limit):
+    global _VARINTS
+    table = _VARINTS
+    if limit > len(table):
+        size = max(len(table), 1 << 14)
+        while size < limit:
+            size *= 2
+        # A new list, then one assignment: a thread reading the old table never sees it grow.
+        table = table + [_varint(value) for value in range(len(table), size)]
+        _VARINTS = table
+    return table
+
+
+class _NotEncodable(Exception):
+    """A value _encode_int_example leaves to protobuf."""
+
+
+def _length(size, table):
+    return table[size] if size < len(table) else _varint(size)
+
+
+def _packed_varints(values, table):
+    """The varints of `values`, back to back (an Int64List's packed payload)."""
+    if type(values) in (list, tuple):  # bytes() of an array would copy its buffer instead
+        try:
+            payload = bytes(values)  # ValueError outside 0..255, TypeError for non-ints
+            if payload.isascii():  # all below 0x80: each varint is the value's own byte
+                return payload
+        except ValueError:
+            pass
+    if min(values) < 0:
+        raise _NotEncodable()
+    try:
+        return b"".join(map(table.__getitem__, values))
+    except IndexError:
+        high = max(values)
+        if high >= _VARINT_LIMIT:
+            raise _NotEncodable()
+        return b"".join(map(_varints_below(high + 1).__getitem__, values))
+
+
+def _int64_entry(key, values, table):
+    """One Features map entry (tag, length, entry) holding an Int64List of `values`."""
+    if len(values):
+        payload = _packed_varints(values, table)
+        int64_list = b"\x0a" + _length(len(payload), table) + payload
+    else:
+        int64_list = b""  # protobuf writes no field for an empty packed list
+    feature = b"\x1a" + _length(len(int64_list), table) + int64_list
+    entry = _KEY_PREFIXES[key] + _length(len(feature), table) + feature
+    return b"\x0a" + _length(len(entry), table) + entry
+
+
+def _map_entry_prefix(key):
+    """A map entry's key field and the tag of its value field."""
+    return b"\x0a" + _varint(len(key)) + key.encode("ascii") + b"\x12"
+
+
+_KEY_PREFIXES = {key: _map_entry_prefix(key) for key in FEATURE_KEYS}
+
+
+def _encode_int_example(feature):
+    """serialize_feature's bytes for int features, or None when protobuf should write them
+    (a value that is not an int in 0.._VARINT_LIMIT - 1)."""
+    table = _varints_below(0)
+    try:
+        # Map entries in key order, as protobuf's deterministic serialization writes them.
+        body = b"".join([
+            _int64_entry("input_ids", feature.input_ids, table),
+            _int64_entry("input_mask", feature.input_mask, table),
+            _int64_entry("is_real_example", [int(feature.is_real_example)], table),
+            _int64_entry("label_ids", [feature.label_id], table),
+            _int64_entry("segment_ids", feature.segment_ids, table)])
+    except (_NotEncodable, TypeError, ValueError):  # e.g. floats: protobuf's own errors
+        return None
+    return b"\x0a" + _length(len(body), table) + body
 
 
 def _json_default(value):
@@ -552,8 +673,13 @@ def _json_default(value):
     return str(value)
 
 
+# json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False) builds this
+# encoder on every call; one shared encoder gives the same text (examples are hashed one by one).
+_CANONICAL_ENCODER = json.JSONEncoder(sort_keys=True, default=_json_default, ensure_ascii=False)
+
+
 def _canonical_json(value):
-    return json.dumps(value, sort_keys=True, default=_json_default, ensure_ascii=False)
+    return _CANONICAL_ENCODER.encode(value)
 
 
 def _example_record(example):
@@ -679,7 +805,19 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
     >>> file_based_convert_examples_to_features(examples, ["neg", "pos"], 128, tokenizer,
     ...                                         "gs://bucket/run/train.tf_record")  # doctest: +SKIP
     """
-    meta = _expected_meta(label_list, max_seq_length, tokenizer, truncation)
+    return write_tfrecord(examples, label_list, max_seq_length, tokenizer, output_file,
+                          truncation, show_progress, num_workers)
+
+
+def write_tfrecord(examples, label_list, max_seq_length, tokenizer, output_file,
+                   truncation="head", show_progress=True, num_workers=1, expected=None,
+                   examples_sha256=None):
+    """file_based_convert_examples_to_features, for a caller that already computed
+    `expected` (expected_meta of these arguments) and `examples_sha256`
+    (examples_fingerprint(examples)), as the feature cache does: neither is computed again
+    (the tokenizer's fingerprint hashes its whole vocabulary; the examples' every text)."""
+    meta = dict(expected) if expected is not None else _expected_meta(
+        label_list, max_seq_length, tokenizer, truncation)
     parent = os.path.dirname(output_file)
     if parent and "://" not in output_file and not tf.io.gfile.exists(parent):
         tf.io.gfile.makedirs(parent)  # object stores (gs://, s3://) have no directories to make
@@ -688,21 +826,23 @@ def file_based_convert_examples_to_features(examples, label_list, max_seq_length
     atomic_io.remove_if_exists(meta_path(output_file))
     atomic_io.remove_if_exists(output_file)
 
-    hasher = _ExamplesHasher()
-    num_real = 0
+    hasher = _ExamplesHasher() if examples_sha256 is None else None
+    num_examples = num_real = 0
     with atomic_io.replaced_on_success(output_file) as tmp:
         with tf.io.TFRecordWriter(tmp) as writer:
             for example, (is_real, record) in _iter_features(
                     examples, label_list, max_seq_length, tokenizer, truncation, show_progress,
                     "Writing TFRecord", num_workers, serialize=True):
-                hasher.update(example)
+                if hasher is not None:
+                    hasher.update(example)
+                num_examples += 1
                 num_real += int(bool(is_real))
                 writer.write(record)
 
     meta.update({
-        "num_examples": hasher.count,
+        "num_examples": num_examples,
         "num_real_examples": num_real,
-        "examples_sha256": hasher.hexdigest(),
+        "examples_sha256": examples_sha256 if hasher is None else hasher.hexdigest(),
         "record_bytes": tf.io.gfile.stat(output_file).length,
     })
     atomic_io.write_text_atomically(meta_path(output_file),

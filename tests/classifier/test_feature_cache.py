@@ -55,6 +55,7 @@ def test_miss_then_hit_in_another_output_dir_without_converting(tmp_path, monkey
         raise AssertionError("converted although the cache holds the records")
 
     monkeypatch.setattr(features_lib, "file_based_convert_examples_to_features", no_conversion)
+    monkeypatch.setattr(features_lib, "write_tfrecord", no_conversion)
     second_file = str(tmp_path / "b" / "train.tf_record")
     logged = []
     monkeypatch.setattr(tf.compat.v1.logging, "info",
@@ -138,3 +139,30 @@ def test_none_stores_nothing(tmp_path):
     result = ensure(make_examples(), tokenizer, str(tmp_path / "out" / "a.tf_record"), "none")
     assert result == {"status": "converted", "source": None, "key": None}
     assert sorted(os.listdir(str(tmp_path / "out"))) == ["a.tf_record", "a.tf_record.meta.json"]
+
+
+def test_a_miss_hashes_the_examples_and_the_vocab_once(tmp_path, monkeypatch):
+    """The key's sha256 of the examples and fingerprint of the tokenizer are handed to the
+    writer, not computed again; record and sidecar are what the writer makes alone."""
+    tokenizer, examples = make_tokenizer(tmp_path), make_examples()
+    alone = str(tmp_path / "alone.tf_record")
+    expected_meta = features_lib.file_based_convert_examples_to_features(
+        examples, LABELS, 8, tokenizer, alone, "head", show_progress=False)
+    calls = []
+    for name in ("examples_fingerprint", "tokenizer_fingerprint"):
+        original = getattr(features_lib, name)
+
+        def counted(*args, _name=name, _original=original):
+            calls.append(_name)
+            return _original(*args)
+
+        monkeypatch.setattr(features_lib, name, counted)
+    update = features_lib._ExamplesHasher.update
+    monkeypatch.setattr(features_lib._ExamplesHasher, "update",
+                        lambda self, example: calls.append("hash") or update(self, example))
+    output = str(tmp_path / "out" / "train.tf_record")
+    assert ensure(examples, tokenizer, output, str(tmp_path / "cache"))["status"] == "converted"
+    assert sorted(calls) == ["examples_fingerprint"] + ["hash"] * len(examples) + [
+        "tokenizer_fingerprint"]
+    assert read(output) == read(alone)
+    assert features_lib.read_tfrecord_meta(output) == expected_meta

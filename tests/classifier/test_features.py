@@ -801,3 +801,53 @@ def test_worker_error_names_the_example(tokenizer, tmp_path):
         file_based_convert_examples_to_features(examples, ["neg", "pos"], 16, tokenizer, path,
                                                 show_progress=False, num_workers=2)
     assert not [name for name in os.listdir(str(tmp_path))]
+
+
+def protobuf_bytes(feature, is_regression=False):
+    return features.feature_to_tf_example(feature, is_regression).SerializeToString(
+        deterministic=True)
+
+
+def test_hand_encoded_records_are_protobufs_bytes():
+    """serialize_feature writes classification records itself: every varint width (1-3 bytes,
+    the limit's edges), lists of every length class (empty, 1, long), numpy and bool values
+    give protobuf's deterministic bytes; what it does not encode goes through protobuf."""
+    import numpy as np
+
+    rng = random.Random(3)
+    edges = [0, 1, 127, 128, 16383, 16384, 30521, 119546, (1 << 18) - 1]
+    cases = [InputFeatures([rng.choice(edges + [rng.randrange(1 << 18)]) for _ in range(size)],
+                           [1] * size, [rng.randint(0, 1) for _ in range(size)],
+                           rng.choice(edges), rng.random() < 0.8)
+             for size in (0, 1, 2, 64, 100, 128, 512) for _ in range(4)]
+    cases.append(InputFeatures(list(np.arange(5, dtype=np.int64)), [True] * 5, [False] * 5,
+                               np.int64(1), np.bool_(True)))
+    cases.append(InputFeatures(np.array([3, 200, 40000]), np.ones(3, np.int32), (0, 0, 1),
+                               np.int32(0), True))  # arrays are not read as raw buffers
+    for feature in cases:
+        assert features.serialize_feature(feature) == protobuf_bytes(feature), feature
+    assert features._encode_int_example(cases[0]) is not None  # the hand-written path ran
+    for outside in ([-1], [1 << 18], [1 << 40]):  # protobuf's path: same bytes
+        feature = InputFeatures(outside, [1], [0], 1)
+        assert features._encode_int_example(feature) is None
+        assert features.serialize_feature(feature) == protobuf_bytes(feature)
+    regression = InputFeatures([5, 6], [1, 1], [0, 0], 0.25)
+    assert features.serialize_feature(regression, True) == protobuf_bytes(regression, True)
+    for wrong in ([2.0], ["a"], [None]):  # protobuf's own error for a value no int64 holds
+        with pytest.raises(TypeError, match="expected one of: int"):
+            features.serialize_feature(InputFeatures(wrong, [1], [0], 1))
+
+
+def test_the_pool_path_without_fork_gives_the_same_features(tokenizer, monkeypatch):
+    """Where fork is missing the multiprocessing pool converts (here still forked)."""
+    from bert_tf1.runtime import workers
+
+    examples = [InputExample("ex-%d" % i, text, None, "neg")
+                for i, text in enumerate(long_texts(features.EXAMPLES_PER_TASK + 3, seed=4))]
+    forked = convert_examples_to_features(examples, ["neg"], 12, tokenizer,
+                                          show_progress=False, num_workers=2)
+    monkeypatch.setattr(workers, "can_fork", lambda: False)
+    pooled = convert_examples_to_features(examples, ["neg"], 12, tokenizer,
+                                          show_progress=False, num_workers=2)
+    assert pooled == forked == convert_examples_to_features(examples, ["neg"], 12, tokenizer,
+                                                            show_progress=False)

@@ -83,6 +83,50 @@ def test_same_wordpieces_on_random_strings(tokenizers_pair):
         assert fast.tokenize(text) == python.tokenize(text), repr(text)
 
 
+def test_ascii_text_is_tokenized_in_python_exactly(tokenizers_pair, monkeypatch):
+    """ASCII text (any of the 128 code points: controls, tabs, punctuation, over-long and
+    unknown words) never reaches tokenizers and gives FullTokenizer's WordPieces, also from
+    the caches on a second pass and after the caches were emptied."""
+    python, _ = tokenizers_pair
+    fast = fast_tokenization.FastFullTokenizer(None, python_tokenizer=python)  # empty caches
+    monkeypatch.setattr(fast_tokenization, "WORD_CACHE_LIMIT", 50)
+    rng = random.Random(1)
+    words = [t for t in python.vocab if t.isascii() and not t.startswith("[")] + [
+        "x" * 201, "zzqqj", "The", "DOG'S", "e-mail", "3.14"]
+    texts = []
+    for _ in range(300):
+        parts = [rng.choice(words) if rng.random() < 0.7 else chr(rng.randrange(128))
+                 for _ in range(rng.randint(0, 30))]
+        texts.append("".join(part + rng.choice(["", " ", " ", "\t", "\r\n", "\x00", "\x0b"])
+                             for part in parts))
+    for text in texts + texts:
+        assert fast.tokenize(text) == python.tokenize(text), repr(text)
+    assert fast._hf_tokenizer is None  # built only for non-ASCII text
+    assert len(fast._pieces) <= 51 and len(fast._words) <= 51
+
+
+def test_wordpiece_search_is_berts(tokenizers_pair):
+    """The bounded search (never longer than the longest vocabulary token) finds bert's
+    WordPieces: known words, ##-continuations, unknown and over-long words."""
+    python, fast = tokenizers_pair
+    rng = random.Random(2)
+    pieces = [t.replace("##", "") for t in python.vocab if t.isascii() and t.isalnum()]
+    for _ in range(3000):
+        word = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+        if rng.random() < 0.2:
+            word += rng.choice("qxz")
+        assert fast._wordpiece(word) == tuple(python.wordpiece_tokenizer.tokenize(word)), word
+    assert fast._wordpiece("a" * 201) == ("[UNK]",)
+
+
+def test_non_ascii_text_is_tokenized_per_space_separated_piece(tokenizers_pair):
+    python, fast = tokenizers_pair
+    text = "The café  was naïve,\tÜber-good! 日本語 ΟΔΟΣ x\u00a0y a\u200bb"
+    assert fast.tokenize(text) == python.tokenize(text)
+    assert fast.tokenize(text + " " + text) == python.tokenize(text) * 2
+    assert "café" in fast._pieces and "The" in fast._pieces  # cached per piece, as written
+
+
 @pytest.mark.parametrize("text", ["ΟΔΟΣ", "a\ue000b", "a\u2e43b", "a\u08d3b",
                                   "a\U0002b820b", "\u2c2f"])
 def test_characters_that_differ_go_to_bert(tmp_path, text):
