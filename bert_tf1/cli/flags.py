@@ -55,6 +55,11 @@ PADDING_FLAGS = (
     ("list", "length_buckets", "Comma-separated length boundaries, e.g. 32,64: train and eval "
                                "batch examples of similar length together (seeded order; "
                                "predict keeps the input order). Needs --dynamic_padding."),
+    ("bool", "eval_length_sort", "Eval batches examples of similar length together (windows "
+                                 "of 64 batches sorted by length; the batch sizes, and so "
+                                 "every eval result, stay those of the file order). Replaces "
+                                 "--length_buckets in eval. Needs --dynamic_padding; ignored "
+                                 "with --use_tpu."),
 )
 
 # Feature conversion flags of run_classifier_hub (bert_tf1.classifier.feature_cache).
