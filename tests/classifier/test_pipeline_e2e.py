@@ -463,8 +463,10 @@ def test_hub_module_with_the_init_checkpoint_of_a_fine_tuned_classifier(trained_
 
 def test_dynamic_padding_gives_the_fixed_padding_metrics_and_predictions(tiny_hub_module,
                                                                          tmp_path):
-    """Same checkpoint, eval and predict with batches padded to 16/24 (length buckets in eval)
-    and to max_seq_length 64: metrics and probabilities agree to 1e-5."""
+    """Same checkpoint, eval and predict with batches padded to 16/24 (training with length
+    buckets, eval sorted by length: the default) and to max_seq_length 64 in file order: every
+    eval result (Estimator's `loss`, a mean of batch means, included) and probability agrees to
+    1e-5."""
     import tensorflow as tf
 
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
@@ -490,3 +492,5 @@ def test_dynamic_padding_gives_the_fixed_padding_metrics_and_predictions(tiny_hu
                                [list(r["probabilities"].values()) for r in fixed], atol=1e-5)
     with open(os.path.join(fixed_dir, "run_manifest.json")) as handle:
         assert json.load(handle)["flags"]["dynamic_padding"] is False
+    with open(os.path.join(dynamic_dir, "run_manifest.json")) as handle:
+        assert json.load(handle)["flags"]["eval_length_sort"] is True
