@@ -33,6 +33,17 @@ attention mask already gives exactly zero weight, so outputs equal the fixed-pad
 float summation order. `length_buckets` (boundaries, e.g. [32, 64]) also groups examples of
 similar length into the same batch (seeded shuffle first, so the order stays reproducible).
 TPUs need static shapes: keep dynamic_padding False there.
+
+Length-sorted evaluation (`sort_by_length=True`, file-based builder, not training): the records
+are read in windows of SORT_WINDOW_BATCHES batches and each window is sorted by length (stable)
+before it is cut into batches, so every batch holds examples of nearly the same length and is
+padded only to them. The batch sizes stay those of the file order: every window but the last
+holds whole batches, and the last window's final partial batch (examples N - N % B .. N - 1)
+stays as it is. So eval metrics, which are sums over examples, are unchanged, and so is
+Estimator's `loss` key (a mean of per-batch means: with equal batch sizes and the same partial
+batch, regrouping the full batches leaves it unchanged), up to float summation order. Buckets,
+instead, leave a partial batch per bucket and shift `loss`. The order of examples changes: not for
+predict.
 """
 import numpy as np
 import tensorflow as tf
@@ -51,6 +62,11 @@ SEQUENCE_KEYS = ("input_ids", "input_mask", "segment_ids")
 
 # Records are parsed this many at a time before bucketing (vectorised parse, then unbatch).
 _PARSE_CHUNK = 256
+
+#: Length-sorted evaluation sorts windows of this many batches (64 x 32 = 2,048 examples,
+#: ~3 MB of int32 at 128): wide enough that each batch's examples have nearly one length,
+#: small enough to keep the first batch's wait and the memory small.
+SORT_WINDOW_BATCHES = 64
 
 
 def positive_int(name, value):
@@ -162,6 +178,25 @@ def _bucketed_batches(dataset, bounds, size, drop_remainder):
         reduce_func=_graph_code(
             lambda _, window: window.batch(size, drop_remainder=drop_remainder)),
         window_size=size))
+
+
+def _sort_window(batch, size):
+    """Sorts a window of parsed examples by length (stable), keeping its final partial batch.
+
+    Args:
+      batch: dict of Tensors with a leading dimension n (a window of the file, in order);
+        input_mask int32 [n, seq_length].
+      size: the batch size B.
+
+    Returns:
+      the same dict, rows reordered: the first n - n % B rows by ascending length, the last
+      n % B rows (the file's final partial batch; none in a full window) in place.
+    """
+    count = tf.shape(batch["input_mask"])[0]
+    whole = count - count % size
+    lengths = sequence_lengths(batch["input_mask"][:whole])
+    order = tf.concat([tf.argsort(lengths, stable=True), tf.range(whole, count)], axis=0)
+    return {key: tf.gather(value, order) for key, value in batch.items()}
 
 
 def _check_padding_args(dynamic_padding, length_buckets, seq_length):
@@ -288,7 +323,7 @@ def _check_against_meta(input_file, seq_length, is_regression):
 def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remainder,
                                 is_regression=False, batch_size=None, shuffle_buffer_size=100,
                                 seed=None, dynamic_padding=False, length_buckets=None,
-                                skip_examples=0):
+                                skip_examples=0, sort_by_length=False):
     """Creates an `input_fn(params)` reading a TFRecord written by
     features.file_based_convert_examples_to_features (or by Google's function of that name).
 
@@ -311,6 +346,10 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         first (a resumed run skips what its restored global step consumed, so it sees the
         batches an uninterrupted run would; bert_tf1.runtime.exact_resume). With length
         buckets, skip_examples // batch size whole batches of the bucketed stream.
+      sort_by_length: evaluation only (not is_training, not drop_remainder, no
+        length_buckets; needs dynamic_padding): batch examples of similar length together by
+        sorting windows of SORT_WINDOW_BATCHES batches, with the batch sizes of the file order
+        (see module docstring). Changes the order of examples: not for predict.
 
     Returns:
       input_fn(params=None) -> tf.data.Dataset of dicts (see module docstring for keys).
@@ -323,6 +362,9 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
     if batch_size is not None:
         positive_int("batch_size", batch_size)
     bounds = _check_padding_args(dynamic_padding, length_buckets, seq_length)
+    if sort_by_length and (is_training or drop_remainder or bounds or not dynamic_padding):
+        raise BertTF1Error("sort_by_length is for evaluation with dynamic_padding=True: not "
+                           "with is_training, drop_remainder or length_buckets")
     _check_against_meta(input_file, seq_length, is_regression)
     spec = name_to_features(seq_length, is_regression)
 
@@ -351,6 +393,14 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
                 # than k * size records were read: skip the k batches themselves (the bucketed
                 # stream is deterministic for a seeded shuffle).
                 dataset = dataset.skip(skip_examples // size)
+        elif sort_by_length:
+            # Parse a window at once, sort it by length, then cut it into batches: a window
+            # holds whole batches, so the batch boundaries are the file order's.
+            dataset = dataset.batch(size * SORT_WINDOW_BATCHES)
+            dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
+            dataset = dataset.map(_graph_code(lambda window: _sort_window(window, size)))
+            dataset = dataset.apply(tf.data.experimental.unbatch())
+            dataset = dataset.batch(size)
         else:
             # Batch, then parse the whole batch at once (vectorised; order is kept).
             dataset = dataset.batch(size, drop_remainder=drop_remainder)

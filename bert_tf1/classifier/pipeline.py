@@ -12,8 +12,10 @@ purpose:
   * predict writes exactly one line per real example, plus predictions.jsonl with label names;
   * off TPU, every batch is padded only to its longest example rounded up to a multiple of 8
     (--dynamic_padding, default on; inputs.trim_batch), optionally batching examples of similar
-    length together (--length_buckets, train and eval; predict keeps the input order): same
-    outputs, far fewer tokens computed on short texts. A TPU keeps static max_seq_length shapes;
+    length together (--length_buckets, train; eval sorts by length instead, --eval_length_sort,
+    default on, with unchanged batch sizes, so every eval_results value is the unsorted run's;
+    predict keeps the input order): same outputs, far fewer tokens computed on short texts.
+    A TPU keeps static max_seq_length shapes;
   * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
 """
 import os
@@ -71,6 +73,7 @@ class ClassifierRunSettings(object):
         deterministic=False, tokenizer="auto", export_dir=None, overwrite_output_dir=False,
         xla_jit=False, intra_op_threads=0, inter_op_threads=0,
         dynamic_padding=True, length_buckets=None, feature_workers=0, feature_cache_dir=None,
+        eval_length_sort=True,
     )
 
     def __init__(self, **values):
@@ -619,19 +622,21 @@ def _run_classifier_locked(s, status, task):
                                   "; length buckets %s" % (s.length_buckets,)
                                   if s.length_buckets else "")
 
-    def inference_input(examples, batch_size, name, explicit_batch_size, buckets=None):
+    def inference_input(examples, batch_size, name, explicit_batch_size, buckets=None,
+                        sort=False):
         """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps).
 
-        Buckets (eval only) would drop the partial batch of each bucket under full batches,
-        so full batches never bucket."""
+        Buckets and sorting (eval only) are dynamic-padding features: full batches (TPU, static
+        shapes) neither bucket (it would drop each bucket's partial batch) nor sort. Sorting
+        replaces buckets (it keeps the batch sizes, and so Estimator's `loss`)."""
         fed = _maybe_padded(examples, batch_size, full_batches)
         path = os.path.join(work_dir, name + ".tf_record")
         ensure_features(s, fed, feature_labels, tokenizer, path)
+        sort, buckets = inference_regrouping(s, full_batches, buckets, sort)
         input_fn = inputs.file_based_input_fn_builder(
             path, seq, is_training=False, drop_remainder=full_batches,
             is_regression=is_regression, batch_size=explicit_batch_size,
-            dynamic_padding=padding,
-            length_buckets=buckets if padding and not full_batches else None)
+            dynamic_padding=padding, sort_by_length=sort, length_buckets=buckets)
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
     if s.do_train:
@@ -684,7 +689,13 @@ def _run_classifier_locked(s, status, task):
         finished["eval_results_by"] = "evaluator"
     elif s.do_eval:
         input_fn, steps = inference_input(splits["eval"], s.eval_batch_size, "eval",
-                                          eval_batch_size, s.length_buckets)
+                                          eval_batch_size, s.length_buckets,
+                                          sort=s.eval_length_sort)
+        if inference_regrouping(s, full_batches, None, s.eval_length_sort)[0]:
+            tf.compat.v1.logging.info("eval batches examples sorted by length (windows of %d "
+                                      "batches; same batch sizes and results as in file "
+                                      "order; --noeval_length_sort turns it off)",
+                                      inputs.SORT_WINDOW_BATCHES)
         result = estimator.evaluate(input_fn, steps=steps, hooks=[inference_hook(
             splits["eval"], s.eval_batch_size, "eval")])
         result["num_eval_examples"] = len(splits["eval"])
@@ -725,6 +736,24 @@ def ensure_features(s, examples, feature_labels, tokenizer, path):
 def uses_dynamic_padding(s):
     """Whether batches are padded to their own length: --dynamic_padding, never on a TPU."""
     return bool(s.dynamic_padding) and not s.use_tpu
+
+
+def inference_regrouping(s, full_batches, buckets, sort):
+    """(sort_by_length, length_buckets) of an eval/predict input_fn.
+
+    Both regroup examples by length, so both need dynamic padding and batches that may be
+    partial: full batches (a TPU's static shapes, --pad_batches) keep the file order. Sorting
+    (eval's --eval_length_sort) replaces buckets: it keeps the file order's batch sizes, and
+    with them Estimator's `loss` (a mean of batch means), which per-bucket partial batches shift.
+
+    >>> inference_regrouping(ClassifierRunSettings(), False, "32,64", True)
+    (True, None)
+    """
+    if full_batches or not uses_dynamic_padding(s):
+        return False, None
+    if sort:
+        return True, None
+    return False, buckets or None
 
 
 def _maybe_padded(examples, batch_size, full_batches):

@@ -394,6 +394,61 @@ def test_bad_length_buckets_fail_when_the_input_fn_is_built(varied, buckets, dyn
                          length_buckets=buckets)
 
 
+def batch_mean_of_means(batches):
+    """Estimator's eval `loss` of a per-example value (here: the mean token id): the mean over
+    batches of each batch's mean."""
+    means = [np.mean([row[:real_length(row)].mean() for row in batch["input_ids"]])
+             for batch in batches]
+    return float(np.mean(means))
+
+
+def test_length_sorted_eval_keeps_batch_sizes_windows_and_the_last_batch(varied, monkeypatch):
+    """Windows of 2 batches of 4 (8 examples) sorted by length; 37 = 4 x 8 + 5, so the last
+    window is one batch of 4 plus the file order's partial batch of 1, left in place."""
+    _, path = varied
+    monkeypatch.setattr(inputs, "SORT_WINDOW_BATCHES", 2)
+    plain, _ = run(file_based_input_fn_builder(path, LONG_SEQ, False, False, batch_size=4,
+                                               dynamic_padding=True))
+    ordered, dataset = run(file_based_input_fn_builder(
+        path, LONG_SEQ, False, False, batch_size=4, dynamic_padding=True, sort_by_length=True))
+    assert dataset.output_shapes["input_ids"].as_list() == [None, None]
+    assert [len(b["label_ids"]) for b in ordered] == [len(b["label_ids"]) for b in plain] == \
+        [4] * 9 + [1]
+    for key in ("input_ids", "label_ids", "is_real_example"):
+        np.testing.assert_array_equal(ordered[-1][key], plain[-1][key])
+
+    def examples(batches):
+        return [(tuple(row[:real_length(row)]), int(label)) for batch in batches
+                for row, label in zip(batch["input_ids"], batch["label_ids"])]
+
+    for start in range(0, 10, 2):  # window by window: the same examples, sorted by length
+        window = examples(ordered[start:start + 2])
+        assert sorted(window) == sorted(examples(plain[start:start + 2]))
+        whole = window[:len(window) - len(window) % 4]
+        assert [len(ids) for ids, _ in whole] == sorted(len(ids) for ids, _ in whole)
+    for batch in ordered:
+        longest = max(real_length(row) for row in batch["input_mask"])
+        assert batch["input_ids"].shape[1] == min(LONG_SEQ, -(-longest // 8) * 8)
+    assert sum(b["input_ids"].size for b in ordered) < sum(b["input_ids"].size for b in plain)
+    # Same batch sizes, same partial batch: Estimator's mean of batch means is unchanged ...
+    assert batch_mean_of_means(ordered) == pytest.approx(batch_mean_of_means(plain), abs=1e-12)
+    # ... which per-bucket partial batches change.
+    bucketed, _ = run(file_based_input_fn_builder(path, LONG_SEQ, False, False, batch_size=4,
+                                                  dynamic_padding=True, length_buckets="10,20"))
+    assert abs(batch_mean_of_means(bucketed) - batch_mean_of_means(plain)) > 1e-3
+
+
+@pytest.mark.parametrize("kwargs", [dict(is_training=True), dict(drop_remainder=True),
+                                    dict(length_buckets="10"), dict(dynamic_padding=False)])
+def test_length_sorted_batches_are_for_dynamic_eval_only(varied, kwargs):
+    _, path = varied
+    arguments = dict(is_training=False, drop_remainder=False, dynamic_padding=True)
+    arguments.update(kwargs)
+    with pytest.raises(BertTF1Error, match="sort_by_length is for evaluation"):
+        file_based_input_fn_builder(path, LONG_SEQ, batch_size=4, sort_by_length=True,
+                                    **arguments)
+
+
 def test_static_padding_stays_the_default_of_the_builders(varied):
     _, path = varied
     _, dataset = run(file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4),

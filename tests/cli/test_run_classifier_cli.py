@@ -177,6 +177,23 @@ def test_padding_and_feature_flags_reach_the_settings():
     assert tpu.dynamic_padding and not pipeline.uses_dynamic_padding(tpu)
 
 
+@pytest.mark.parametrize("args, full_batches, expected", [
+    ((), False, (True, None)),                              # the default: sorted eval
+    (("--length_buckets=32",), False, (True, None)),        # sorting replaces buckets
+    (("--noeval_length_sort", "--length_buckets=32"), False, (False, ["32"])),
+    (("--noeval_length_sort",), False, (False, None)),
+    (("--use_tpu",), True, (False, None)),                  # static shapes, file order
+    ((), True, (False, None)),                              # --pad_batches
+    (("--nodynamic_padding",), False, (False, None))])
+def test_eval_sorts_by_length_by_default_but_never_with_static_shapes(args, full_batches,
+                                                                      expected):
+    from bert_tf1.classifier import pipeline
+
+    settings = cli.settings_from_flags(parse(*args))
+    assert pipeline.inference_regrouping(settings, full_batches, settings.length_buckets,
+                                         settings.eval_length_sort) == expected
+
+
 @pytest.mark.parametrize("args", [("--length_buckets=32", "--use_tpu"),
                                   ("--length_buckets=32", "--nodynamic_padding")])
 def test_length_buckets_need_dynamic_padding(args):
