@@ -383,10 +383,12 @@ def main(argv=None):
         for _ in range(args.warmup):
             losses.append(float(session.run([train_op, loss])[1]))
         first_steps = time.perf_counter() - started
+        cpu_times = []
         for _ in range(args.steps):
-            step_started = time.perf_counter()
+            step_started, cpu_started = time.perf_counter(), time.process_time()
             losses.append(float(session.run([train_op, loss])[1]))
             times.append(time.perf_counter() - step_started)
+            cpu_times.append(time.process_time() - cpu_started)
         trace = None
         if args.trace:
             options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
@@ -402,6 +404,7 @@ def main(argv=None):
         "texts": args.data or args.texts, "dynamic": args.dynamic,
         "deterministic": args.deterministic, "load": os.getloadavg(),
         "first_steps_s": first_steps, "step_s": times, "median_step_s": step,
+        "step_cpu_s": cpu_times, "median_step_cpu_s": statistics.median(cpu_times),
         "examples_per_s": args.batch / step, "gflop_per_example": flops / 1e9,
         "matmul_gflops": peak / 1e9, "mfu": args.batch * flops / step / peak,
         "losses": losses,
@@ -412,9 +415,10 @@ def main(argv=None):
              args.batch, args.seq, ", dynamic padding" if args.dynamic else "", 100 * real,
              args.seq, args.xla, args.intra, args.inter,
              " ".join("%.1f" % x for x in os.getloadavg())))
-    print("init + %d warm-up steps %.1f s; steady step median %.3f s (%s) = %.1f ex/s"
+    print("init + %d warm-up steps %.1f s; steady step median %.3f s (%s) = %.1f ex/s; "
+          "CPU %.3f s per step (median)"
           % (args.warmup, first_steps, step, " ".join("%.3f" % t for t in times),
-             args.batch / step))
+             args.batch / step, result["median_step_cpu_s"]))
     print("%.3f GFLOP/example; matmul %.1f GFLOP/s; achieved %.1f GFLOP/s; MFU %.1f%%"
           % (flops / 1e9, peak / 1e9, args.batch * flops / step / 1e9, 100 * result["mfu"]))
     print("losses: " + " ".join("%.7f" % x for x in losses))
