@@ -65,6 +65,9 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--trace", default=None)
+    parser.add_argument("--trace_steps", type=int, default=1,
+                        help="traced steps (their kernel times averaged; the timeline is the "
+                             "last one's)")
     parser.add_argument("--xla", action="store_true")
     parser.add_argument("--intra", type=int, default=0)
     parser.add_argument("--inter", type=int, default=0)
@@ -392,10 +395,15 @@ def main(argv=None):
         trace = None
         if args.trace:
             options = tf.compat.v1.RunOptions(trace_level=tf.compat.v1.RunOptions.FULL_TRACE)
-            metadata = tf.compat.v1.RunMetadata()
-            traced_started = time.perf_counter()
-            session.run(train_op, options=options, run_metadata=metadata)
-            trace = (metadata, time.perf_counter() - traced_started)
+            # The steps' kernels in one RunMetadata (summed below, reported per step).
+            metadata, traced_seconds = tf.compat.v1.RunMetadata(), []
+            for _ in range(args.trace_steps):
+                step_metadata = tf.compat.v1.RunMetadata()
+                traced_started = time.perf_counter()
+                session.run(train_op, options=options, run_metadata=step_metadata)
+                traced_seconds.append(time.perf_counter() - traced_started)
+                metadata.step_stats.dev_stats.extend(step_metadata.step_stats.dev_stats)
+            trace = (metadata, step_metadata, statistics.median(traced_seconds))
     peak = max(peak_before, matmul_flops_per_second())
     step = statistics.median(times)
     result = {
@@ -423,14 +431,21 @@ def main(argv=None):
           % (flops / 1e9, peak / 1e9, args.batch * flops / step / 1e9, 100 * result["mfu"]))
     print("losses: " + " ".join("%.7f" % x for x in losses))
     if trace:
-        metadata, traced_seconds = trace
+        metadata, last_metadata, traced_seconds = trace
+        steps = args.trace_steps
         by_type, by_category, by_name, by_scope = profile(metadata)
+        # Per traced step from here on.
+        for counter in (by_type, by_category, by_name, by_scope):
+            for key in counter:
+                counter[key] /= float(steps)
         total = float(sum(by_type.values()))
-        print("\ntraced step %.3f s wall; summed kernel time %.3f s (%.2f threads busy)"
-              % (traced_seconds, total / 1e6, total / 1e6 / traced_seconds))
+        print("\n%d traced step(s): median %.3f s wall; summed kernel time %.3f s per step "
+              "(%.2f threads busy)" % (steps, traced_seconds, total / 1e6,
+                                       total / 1e6 / traced_seconds))
         by_part = time_by_part(metadata, parts)
         print("\n%-52s %9s %7s" % ("part of the step", "ms", "share"))
         for name in PARTS:
+            by_part[name] /= float(steps)
             print("%-52s %9.1f %6.1f%%" % (name, by_part[name] / 1e3,
                                            100 * by_part[name] / total))
         print("\n%-52s %9s %7s" % ("category", "ms", "share"))
@@ -447,7 +462,8 @@ def main(argv=None):
             print("%-80s %9.1f" % (name[-80:], micros / 1e3))
         from tensorflow.python.client import timeline
         with open(args.trace, "w") as handle:
-            handle.write(timeline.Timeline(metadata.step_stats).generate_chrome_trace_format())
+            handle.write(timeline.Timeline(last_metadata.step_stats)
+                         .generate_chrome_trace_format())
         result.update(traced_step_s=traced_seconds, kernel_s=total / 1e6,
                       by_part={k: by_part[k] / 1e6 for k in PARTS},
                       by_category={k: v / total for k, v in by_category.items()},
