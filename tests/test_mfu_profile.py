@@ -46,3 +46,31 @@ def test_ops_are_put_where_the_profile_says(profile_module):
                                                                         name)
     assert scopes["gelu (intermediate, non-matmul, fwd+bwd)"](
         "Pow", "module_apply_tokens/bert/encoder/layer_1/intermediate/Pow")
+
+
+@pytest.mark.parametrize("google", [False, True])
+def test_step_parts_split_the_training_graph_by_structure(profile_module, google):
+    """Forward, backward, clipping, densify and update, for the kit's and Google's optimizer
+    (whose ops have no name scope). Graph only: no session."""
+    import tensorflow as tf
+    from bert import optimization as google_optimization
+
+    from bert_tf1.modeling import optimization
+
+    create = google_optimization.create_optimizer if google else optimization.create_optimizer
+    with tf.Graph().as_default() as graph:
+        table = tf.compat.v1.get_variable("bert/embeddings/word_embeddings", [50, 4])
+        kernel = tf.compat.v1.get_variable("dense/kernel", [4, 2])
+        loss = tf.reduce_sum(tf.matmul(tf.gather(table, [1, 2, 2]), kernel), name="loss")
+        create(loss, 1e-3, 10, 1, False)
+        parts = profile_module.step_parts(graph, loss)
+        types = {op.name: op.type for op in graph.get_operations()}
+    by_part = {}
+    for name, part in parts.items():
+        by_part.setdefault(part, set()).add(types[name])
+    forward, backward, clipping, densify, update = profile_module.PARTS[1:]
+    assert parts["loss"] == forward and {"GatherV2", "MatMul"} <= by_part[forward]
+    assert "MatMul" in by_part[backward] and "MatMul" not in by_part[update]
+    assert "Sqrt" in by_part[clipping]
+    assert by_part[densify] == {"UnsortedSegmentSum"}
+    assert ({"Assign"} if google else {"ApplyAdam", "ApplyGradientDescent"}) <= by_part[update]

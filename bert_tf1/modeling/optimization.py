@@ -12,9 +12,18 @@ The update is Google's, step for step (tested against bert.optimization to ~1e-6
   update = m / (sqrt(v) + epsilon) + weight_decay_rate * w   (decay skipped for LayerNorm / bias)
   w <- w - learning_rate * update
 Slots are named "<variable>/adam_m" and "<variable>/adam_v" as in Google's checkpoints.
+
+Google's code runs that as ~15 elementwise ops per variable, each a pass over the variable (the
+30522-row word embedding table of a small BERT is most of its parameters). Here it is two fused
+kernels: the decay w <- w - learning_rate * weight_decay_rate * w (ApplyGradientDescent, before
+the Adam step, so it uses the old w as Google's does), then TensorFlow's ApplyAdam with no bias
+correction (beta1_power = beta2_power = 0). See _adam_constants for how the kernel's float32
+coefficients are made to give Google's values.
 """
+import math
 import re
 
+import numpy as np
 import tensorflow as tf
 
 from bert_tf1.errors import BertTF1Error
@@ -65,26 +74,47 @@ class AdamWeightDecayOptimizer(tf.compat.v1.train.Optimizer):
             return False
         return not any(re.search(pattern, var_name) for pattern in self.exclude_from_weight_decay)
 
-    def _apply(self, grad, var):
+    def _apply(self, grad, var, resource):
+        """The update of one variable (a ref variable, or a resource variable when `resource`):
+        grad is a dense Tensor of var's shape."""
+        dtype = var.dtype.base_dtype
         m = self.get_slot(var, "adam_m")
         v = self.get_slot(var, "adam_v")
-        # Python-float coefficients, as in Google's code: float32(1 - 0.9) != 1 - float32(0.9).
-        next_m = tf.multiply(self.beta_1, m) + tf.multiply(1.0 - self.beta_1, grad)
-        next_v = tf.multiply(self.beta_2, v) + tf.multiply(1.0 - self.beta_2, tf.square(grad))
-        update = next_m / (tf.sqrt(next_v) + self.epsilon)
+        learning_rate = tf.cast(self._lr_t, dtype)
+        alpha_scale, epsilon = _adam_constants(self.beta_1, self.beta_2, self.epsilon)
+        decayed = []
         if self.do_use_weight_decay(_variable_name(var)):
-            update += self.weight_decay_rate * tf.convert_to_tensor(var)
-        next_var = var - tf.cast(self._lr_t, var.dtype.base_dtype) * update
-        return tf.group(
-            tf.compat.v1.assign(var, next_var, use_locking=self._use_locking),
-            tf.compat.v1.assign(m, next_m, use_locking=self._use_locking),
-            tf.compat.v1.assign(v, next_v, use_locking=self._use_locking))
+            # After the gradient exists (it is computed from w), as Google's assign is.
+            with tf.control_dependencies([grad]):
+                rate = learning_rate * tf.constant(self.weight_decay_rate, dtype)
+                if resource:
+                    decayed.append(tf.raw_ops.ResourceApplyGradientDescent(
+                        var=var.handle, alpha=rate, delta=var.read_value(),
+                        use_locking=self._use_locking))
+                else:
+                    # delta is w itself: the kernel reads and writes each element in place.
+                    decayed.append(tf.raw_ops.ApplyGradientDescent(
+                        var=var, alpha=rate, delta=tf.convert_to_tensor(var),
+                        use_locking=self._use_locking))
+        with tf.control_dependencies(decayed):
+            zero = tf.constant(0.0, dtype)
+            args = dict(beta1_power=zero, beta2_power=zero,
+                        lr=learning_rate * tf.constant(alpha_scale, dtype),
+                        beta1=tf.constant(self.beta_1, dtype),
+                        beta2=tf.constant(self.beta_2, dtype),
+                        epsilon=tf.constant(epsilon, dtype), grad=grad,
+                        use_locking=self._use_locking)
+            if resource:
+                return tf.raw_ops.ResourceApplyAdam(var=var.handle, m=m.handle, v=v.handle,
+                                                    **args)
+            return tf.raw_ops.ApplyAdam(var=var, m=m, v=v, **args).op
 
     def _apply_dense(self, grad, var):
-        return self._apply(grad, var)
+        return self._apply(grad, var, resource=False)
 
     def _resource_apply_dense(self, grad, handle):
-        return self._apply(grad, handle)
+        # `handle` is the variable (TF 1.15's Optimizer passes the variable, as its name hides).
+        return self._apply(grad, handle, resource=True)
 
     # Sparse gradients (embedding lookups) are applied densely, as Google's optimizer does by
     # converting the IndexedSlices: m, v and the weight decay touch every row on every step.
@@ -95,16 +125,40 @@ class AdamWeightDecayOptimizer(tf.compat.v1.train.Optimizer):
         return tf.math.unsorted_segment_sum(values, indices, num_rows)
 
     def _apply_sparse(self, grad, var):
-        return self._apply(self._densify(grad.values, grad.indices, var), var)
+        return self._apply(self._densify(grad.values, grad.indices, var), var, resource=False)
 
     def _apply_sparse_duplicate_indices(self, grad, var):
         return self._apply_sparse(grad, var)
 
     def _resource_apply_sparse(self, grad, handle, indices):
-        return self._apply(self._densify(grad, indices, handle), handle)
+        return self._apply(self._densify(grad, indices, handle), handle, resource=True)
 
     def _resource_apply_sparse_duplicate_indices(self, grad, handle, indices):
         return self._resource_apply_sparse(grad, handle, indices)
+
+
+def _adam_constants(beta_1, beta_2, epsilon):
+    """(alpha_scale, epsilon) that make ApplyAdam's update equal Google's AdamW step.
+
+    The kernel (TF 1.15 training_ops.cc, CPU, GPU and XLA alike) computes, in float32,
+      m += (g - m) * (1 - b1);  v += (g^2 - v) * (1 - b2);  w -= alpha * m / (sqrt(v) + eps)
+    with alpha = lr when beta1_power = beta2_power = 0. Google's code multiplies by two float32
+    constants, f32(beta) and f32(1 - beta), whose sum is not 1: with beta_2 = 0.999 the g^2
+    coefficient 1 - f32(0.999) is 1.3e-5 (relative) below f32(0.001). From zero slots, the
+    kernel's slots are therefore Google's times r = (1 - f32(beta)) / f32(1 - beta) (exactly, in
+    real arithmetic: 1 - (1 - f32(beta)) = f32(beta)), and
+      m_k / (sqrt(v_k) + eps') = (r1 / sqrt(r2)) * m / (sqrt(v) + eps)  with eps' = eps sqrt(r2),
+    so alpha = lr * sqrt(r2) / r1 gives Google's step up to float32 rounding. The saved slots
+    adam_m / adam_v are Google's times r1 (1 + 2e-7) and r2 (1 - 1.3e-5).
+
+    Returns:
+      (float alpha_scale, float epsilon) for float32 variables.
+    """
+    def slot_scale(beta):
+        return (1.0 - float(np.float32(beta))) / float(np.float32(1.0 - beta))
+
+    r1, r2 = slot_scale(beta_1), slot_scale(beta_2)
+    return math.sqrt(r2) / r1, epsilon * math.sqrt(r2)
 
 
 def _variable_name(var):

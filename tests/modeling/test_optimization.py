@@ -1,4 +1,6 @@
 """modeling.optimization: Google's AdamW as a standard Optimizer, working under MirroredStrategy."""
+import collections
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -17,10 +19,11 @@ def google_schedule(step, init_lr, num_train_steps, num_warmup_steps):
     return init_lr * (1.0 - min(step, num_train_steps) / num_train_steps)
 
 
-def toy_loss(use_resource, seed=0):
+def toy_loss(use_resource, seed=0, sparse_bias=False):
     """A loss over an embedding (sparse gradient), a kernel, a bias and a LayerNorm gamma.
 
-    Its gradient norm is far above 1 at the start, so clipping matters.
+    Its gradient norm is far above 1 at the start, so clipping matters. sparse_bias adds a
+    gathered variable excluded from weight decay ("type_bias": sparse and not decayed).
     """
     rng = np.random.RandomState(seed)
     with tf.compat.v1.variable_scope("", use_resource=use_resource):
@@ -31,7 +34,12 @@ def toy_loss(use_resource, seed=0):
         bias = tf.compat.v1.get_variable("dense/bias", initializer=rng.randn(3).astype(np.float32))
         gamma = tf.compat.v1.get_variable("LayerNorm/gamma",
                                           initializer=rng.randn(3).astype(np.float32))
+        if sparse_bias:
+            type_bias = tf.compat.v1.get_variable(
+                "embeddings/type_bias", initializer=rng.randn(5, 4).astype(np.float32))
     hidden = tf.gather(embeddings, tf.constant([1, 2, 2, 5, 7, 1]))  # repeated ids: summed rows
+    if sparse_bias:
+        hidden += tf.gather(type_bias, tf.constant([0, 3, 3, 1, 0, 0]))
     outputs = (tf.matmul(hidden, kernel) + bias) * gamma
     return tf.reduce_mean(tf.square(outputs - 1.0)) * 3.0
 
@@ -107,6 +115,61 @@ def test_matches_google_create_optimizer():
     assert_same_values(results["google"], results["ours"], atol=1e-6)
     initial = np.random.RandomState(0).randn(10, 4)  # the embedding really trained
     assert np.abs(results["ours"]["embeddings/word_embeddings"] - initial).max() > 0.1
+
+
+def adamw_op(optimizer_class, use_resource):
+    """toy_loss(sparse_bias=True) trained by `optimizer_class` at a constant rate of 0.1.
+
+    The gradients are clipped as create_optimizer does: the global norm needs every gradient,
+    so no variable is updated while another's gradient still reads it (without that barrier,
+    ref-variable updates race with the backward pass, Google's and ours alike).
+    """
+    loss = toy_loss(use_resource, sparse_bias=True)
+    tvars = tf.compat.v1.trainable_variables()
+    grads, _ = tf.clip_by_global_norm(tf.gradients(loss, tvars), clip_norm=1.0)
+    return optimizer_class(0.1, weight_decay_rate=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-6,
+                           exclude_from_weight_decay=["LayerNorm", "layer_norm", "bias"]
+                           ).apply_gradients(zip(grads, tvars))
+
+
+@pytest.mark.parametrize("use_resource", [False, True])
+def test_fused_update_equals_google_update(use_resource):
+    """The fused kernels (ApplyGradientDescent for the decay, ApplyAdam) give Google's AdamW.
+
+    Sparse and dense, decayed and not decayed, ref and resource variables. The Adam step is
+    ~0.3 per step here, so ApplyAdam's own float32 coefficients (beta_2's 1 - f32(0.999) is
+    1.3e-5 below f32(0.001)) would show as ~2e-5 after 3 steps; _adam_constants' correction
+    leaves float32 rounding (<1e-6). The slots hold Google's times the documented scales.
+    """
+    steps = 3
+    with tf.Graph().as_default():
+        expected, _ = run_steps(
+            adamw_op(google_optimization.AdamWeightDecayOptimizer, use_resource), steps)
+    with tf.Graph().as_default():
+        train_op = adamw_op(optimization.AdamWeightDecayOptimizer, use_resource)
+        op_types = collections.Counter(op.type for op in tf.compat.v1.get_default_graph()
+                                       .get_operations())
+        actual, _ = run_steps(train_op, steps)
+    prefix = "Resource" if use_resource else ""
+    assert op_types[prefix + "ApplyAdam"] == 5
+    # Decayed: word_embeddings and dense/kernel; not: the biases and LayerNorm/gamma.
+    assert op_types[prefix + "ApplyGradientDescent"] == 2
+    assert sorted(actual) == sorted(expected)
+    r1 = (1.0 - float(np.float32(0.9))) / float(np.float32(0.1))
+    r2 = (1.0 - float(np.float32(0.999))) / float(np.float32(0.001))
+    for name in expected:
+        if name.endswith("/adam_m"):
+            np.testing.assert_allclose(actual[name], r1 * expected[name], atol=1e-7,
+                                       err_msg=name)
+        elif name.endswith("/adam_v"):
+            np.testing.assert_allclose(actual[name], r2 * expected[name], rtol=5e-6,
+                                       atol=1e-12, err_msg=name)
+        else:
+            np.testing.assert_allclose(actual[name], expected[name], atol=1e-6, rtol=0,
+                                       err_msg=name)
+    rng = np.random.RandomState(0)  # toy_loss's draws: the sparse, undecayed variable trained
+    initial = [rng.randn(*shape) for shape in ([10, 4], [4, 3], [3], [3], [5, 4])][-1]
+    assert np.abs(actual["embeddings/type_bias"] - initial).max() > 0.1
 
 
 @pytest.mark.parametrize("num_train_steps,num_warmup_steps,expected", [
