@@ -251,15 +251,15 @@ def _metadata_version_function():
     asked for, and give the same versions.
     """
     try:
-        from importlib import metadata
+        from importlib import metadata  # Python 3.8+
     except ImportError:
         try:
-            import importlib_metadata as metadata
+            import importlib_metadata as metadata  # its backport (tqdm needs it on 3.7)
         except ImportError:
             metadata = None
     if metadata is not None:
         return metadata.version, metadata.PackageNotFoundError
-    import pkg_resources
+    import pkg_resources  # the slow last resort, only without either of the above
 
     return (lambda name: pkg_resources.get_distribution(name).version,
             pkg_resources.DistributionNotFound)
