@@ -66,7 +66,9 @@ PADDING_FLAGS = (
 # Feature conversion flags of run_classifier_hub (bert_tf1.classifier.feature_cache).
 FEATURE_FLAGS = (
     ("integer", "feature_workers", "Processes converting examples to features (0: one per "
-                                   "CPU, 1: this process only); the features are the same."),
+                                   "CPU, but one per 1,000 examples at most, as a worker costs "
+                                   "more than it saves on fewer; 1: this process only); the "
+                                   "features are the same."),
     ("string", "feature_cache_dir", "Cache of converted features shared by every output_dir, "
                                     "keyed by data, vocab, casing, max_seq_length, truncation "
                                     "and labels (default $BERT_TF1_CACHE, else "

@@ -12,7 +12,7 @@ import sys
 import time
 
 import tensorflow as tf
-from tqdm import tqdm
+from tensorflow.python.training import training_util
 
 from bert_tf1.errors import BertTF1Error
 
@@ -70,9 +70,13 @@ class TrainingProgressHook(tf.estimator.SessionRunHook):
         self._last_step = None
 
     def begin(self):
-        self._global_step = tf.compat.v1.train.get_global_step()
-        if self._global_step is None:
+        if tf.compat.v1.train.get_global_step() is None:
             raise BertTF1Error("TrainingProgressHook: the graph has no global step")
+        # The read tensor Estimator's own hooks fetch after every step (global_step/add:0):
+        # fetching the variable instead was one more fetch signature, i.e. one more pruned
+        # copy of the whole graph for the session to build at the first step (~0.14 s CPU
+        # of a tiny BERT's start-up; issue 11).
+        self._global_step = global_step_read_tensor()
         self._fetches = None
         if self.fetch_loss:
             losses = tf.compat.v1.get_collection(TRAIN_LOSS_COLLECTION)
@@ -105,6 +109,16 @@ class TrainingProgressHook(tf.estimator.SessionRunHook):
         self.log_fn("step %d/%d%s  %.2f steps/s  ETA %s" % (
             step, self.num_train_steps, loss_text, rate, format_duration(remaining)))
         self._last_time, self._last_step = now, step
+
+
+def global_step_read_tensor(graph=None):
+    """The graph's shared global-step read tensor (the variable + 0, created once per graph).
+
+    Estimator creates it before model_fn, and its StepCounter, StopAtStep and CheckpointSaver
+    hooks fetch it on every step, so a hook fetching the same tensor adds no new fetch
+    signature to the session. Returns None when the graph has no global step.
+    """
+    return training_util._get_or_create_global_step_read(graph)  # pylint: disable=protected-access
 
 
 def log_interval(every_n_steps, total_steps):
@@ -218,6 +232,19 @@ class _LoggedProgress(object):
         pass
 
 
+class _PassThrough(object):
+    """`iterable` as is, with tqdm's close() (a disabled progress display)."""
+
+    def __init__(self, iterable):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable)
+
+    def close(self):
+        pass
+
+
 def progress_bar(iterable, total=None, desc=None, unit="it", enabled=True, stream=None,
                  log_fn=None, clock=time.time, min_seconds=10.0):
     """A progress display over `iterable`: tqdm when `stream` (default stderr) is a terminal,
@@ -227,8 +254,10 @@ def progress_bar(iterable, total=None, desc=None, unit="it", enabled=True, strea
     """
     stream = sys.stderr if stream is None else stream
     if not enabled:
-        return tqdm(iterable, total=total, disable=True)
+        return _PassThrough(iterable)
     if getattr(stream, "isatty", lambda: False)():
+        from tqdm import tqdm  # only for a terminal: importing it costs ~20 ms of start-up
+
         return tqdm(iterable, total=total, desc=desc, unit=unit, file=stream)
     return _LoggedProgress(iterable, total, desc or "progress", unit,
                            log_fn or tf.compat.v1.logging.info, clock, min_seconds)
