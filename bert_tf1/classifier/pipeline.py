@@ -23,7 +23,6 @@ import random
 import time
 
 import tensorflow as tf
-from bert import tokenization
 
 from bert_tf1 import compat, data
 from bert_tf1.classifier import data_summary, feature_cache, inputs, model_fn, results_table
@@ -196,8 +195,7 @@ def make_tokenizer(s):
     else:
         if not tf.io.gfile.exists(s.vocab_file):
             raise BertTF1Error("--vocab_file %s: file not found" % s.vocab_file)
-        python_tokenizer = tokenization.FullTokenizer(vocab_file=s.vocab_file,
-                                                      do_lower_case=s.do_lower_case)
+        python_tokenizer = fast_tokenization.full_tokenizer(s.vocab_file, s.do_lower_case)
     return fast_tokenization.wrap_tokenizer(s.tokenizer, python_tokenizer)
 
 

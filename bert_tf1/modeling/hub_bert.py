@@ -19,11 +19,11 @@ import urllib.error
 
 import tensorflow as tf
 import tensorflow_hub as hub
-from bert import tokenization
 from tensorflow_hub import resolver as hub_resolver
 
 from bert_tf1 import compat
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.modeling import tokenization as fast_tokenization
 
 TRAIN_TAGS = {"train"}
 TOKENS_SIGNATURE = "tokens"
@@ -332,4 +332,4 @@ def create_tokenizer_from_hub_module(bert_hub_module_handle):
 
     compat.setup_tf1()
     vocab_file, do_lower_case = tokenization_info(bert_hub_module_handle)
-    return tokenization.FullTokenizer(vocab_file=vocab_file, do_lower_case=do_lower_case)
+    return fast_tokenization.full_tokenizer(vocab_file, do_lower_case)

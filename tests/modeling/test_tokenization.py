@@ -175,6 +175,54 @@ def test_duplicate_and_blank_vocab_lines_keep_berts_ids(tmp_path):
     assert [fast.hf_tokenizer.token_to_id(t) for t in python.tokenize(line)] == ids
 
 
+def _state(tokenizer):
+    """Every attribute of a FullTokenizer and of its two inner tokenizers."""
+    return {name: (vars(value) if name.endswith("_tokenizer") else value)
+            for name, value in vars(tokenizer).items()}
+
+
+# Lines GFile's readline and bert's strip() treat specially: "\r" anywhere (GFile drops it),
+# blank and whitespace-only lines, Unicode spaces, separators str.splitlines() would split at
+# (\x0b, \x1c, \x85, \u2028) but readline does not, duplicates, no final newline.
+AWKWARD_VOCAB_TEXT = ("[PAD]\r\n[UNK]\nb\rc\n\n  d  \ne\u00a0\nf\x0bg\nh\x1ci\nj\x85k\nl\u2028m\n"
+                      "\r\n[UNK]\n\u3000\nthe\n##s\nthe\nlast")
+
+
+@pytest.mark.parametrize("text", [AWKWARD_VOCAB_TEXT, AWKWARD_VOCAB_TEXT + "\n",
+                                  AWKWARD_VOCAB_TEXT + "\r", "", "\n", "only"],
+                         ids=["awkward", "final-newline", "final-cr", "empty", "newline", "one"])
+def test_load_vocab_equals_berts(tmp_path, text):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_bytes(text.encode("utf-8"))
+    expected = tokenization.load_vocab(str(vocab))
+    assert list(fast_tokenization.load_vocab(str(vocab)).items()) == list(expected.items())
+    for lower in (True, False):
+        ours = fast_tokenization.full_tokenizer(str(vocab), do_lower_case=lower)
+        assert type(ours) is tokenization.FullTokenizer
+        assert _state(ours) == _state(tokenization.FullTokenizer(str(vocab), lower))
+
+
+def test_full_tokenizer_equals_berts_on_a_real_sized_vocab(tmp_path):
+    tokens = tiny_bert.tiny_vocab_tokens() + ["tok%d" % i for i in range(30000)]
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    ours = fast_tokenization.full_tokenizer(str(vocab))
+    theirs = tokenization.FullTokenizer(str(vocab))
+    assert _state(ours) == _state(theirs)
+    line = "the tok123 movie tok29999 ! unknownword"
+    assert ours.convert_tokens_to_ids(ours.tokenize(line)) == \
+        theirs.convert_tokens_to_ids(theirs.tokenize(line))
+
+
+def test_load_vocab_of_invalid_utf8_raises_as_berts_does(tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    vocab.write_bytes(b"[UNK]\ncaf\xe9\n")
+    with pytest.raises(UnicodeDecodeError):
+        tokenization.load_vocab(str(vocab))
+    with pytest.raises(UnicodeDecodeError):
+        fast_tokenization.load_vocab(str(vocab))
+
+
 @pytest.fixture
 def vocab_file(tmp_path):
     return write_vocab(tmp_path / "vocab.txt", [])
