@@ -78,15 +78,16 @@ def as_rows(converted):
     return [(f.input_ids, f.input_mask, f.segment_ids, f.label_id) for f in converted]
 
 
-def default_feature_workers():
-    """(run_classifier_hub.py's --feature_workers default, the processes it resolves to here),
-    e.g. (0, 2) on 2 CPUs: the default is read from the settings the CLI's flags come from and
-    resolved by the function the conversion itself calls."""
+def default_feature_workers(num_examples):
+    """(run_classifier_hub.py's --feature_workers default, the processes it resolves to for
+    `num_examples` here), e.g. (0, 2) for 5,000 examples on 2 CPUs: the default is read from
+    the settings the CLI's flags come from and resolved as pipeline.ensure_features does."""
     from bert_tf1.classifier import pipeline
-    from bert_tf1.runtime.workers import resolve_num_workers
+    from bert_tf1.runtime.workers import workers_worth_forking
 
     flag = pipeline.ClassifierRunSettings.DEFAULTS["feature_workers"]
-    return flag, resolve_num_workers(flag)
+    return flag, workers_worth_forking(flag, num_examples,
+                                       pipeline.MIN_EXAMPLES_PER_FEATURE_WORKER)
 
 
 def convert_pipeline(pairs, labels, max_seq_length, vocab_file, feature_workers, cache_dir,

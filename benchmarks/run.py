@@ -575,7 +575,7 @@ def case_features(args, work, data, vocab):
     count = args.size("features_examples")
     pairs = data.take("long", count)
     labels = ["0", "1"]
-    flag, default_workers = features_speed.default_feature_workers()
+    flag, default_workers = features_speed.default_feature_workers(count)
     workers = {"ours_1": 1, "ours_default": flag}
     directory = tempfile.mkdtemp(prefix="features_", dir=work)
     outputs, cpu, tokenizers = {}, {side: [] for side in ("google",) + tuple(workers)}, set()

@@ -178,13 +178,14 @@ def test_features_case_runs_the_pipeline_path_with_each_worker_setting(bench, tm
     """The features case converts with the pipeline's own ensure_features, once with 1 worker
     and once with the --feature_workers default (here 0 -> 2 CPUs -> 2 workers, several tasks
     each), names the worker counts and checks the records against Google's features."""
-    from bert_tf1.classifier import features
+    from bert_tf1.classifier import features, pipeline
     from bert_tf1.convert import tiny_bert
 
     vocab = tmp_path / "vocab.txt"
     vocab.write_text("".join(token + "\n" for token in tiny_bert.tiny_vocab_tokens()))
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     monkeypatch.setattr(features, "EXAMPLES_PER_TASK", 4)
+    monkeypatch.setattr(pipeline, "MIN_EXAMPLES_PER_FEATURE_WORKER", 5)  # 13 -> 2 workers
     args = bench.parse_args(["--quick", "--repeats", "1"])
     args.size = lambda name, model=None: 13
     rows = bench.case_features(args, str(tmp_path), bench.BenchData.synthetic_data(10, 13),
@@ -195,3 +196,13 @@ def test_features_case_runs_the_pipeline_path_with_each_worker_setting(bench, tm
     assert all(row["identical"] is True and row["ratio"] > 0 for row in rows)
     assert "fast tokenizer" in rows[0]["note"] and "CPU s" in rows[0]["note"]
     assert os.listdir(str(tmp_path)) == ["vocab.txt"]  # the records and caches are removed
+
+
+def test_features_row_names_the_workers_the_conversion_really_uses(bench, monkeypatch):
+    """--feature_workers=0 forks at most one worker per MIN_EXAMPLES_PER_FEATURE_WORKER
+    examples, so the row's worker count depends on the case's size, not on the CPUs alone."""
+    import classifier_features_speed as features_speed
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert features_speed.default_feature_workers(1000) == (0, 1)
+    assert features_speed.default_feature_workers(5000) == (0, 2)
