@@ -666,8 +666,12 @@ def _run_classifier_locked(s, status, task):
             else:
                 eval_input_fn = None
                 if task.is_evaluator:
+                    # Regrouped as the single-process eval below, so both write the same
+                    # eval_results for the same checkpoint.
                     eval_input_fn, _ = inference_input(splits["eval"], s.eval_batch_size,
-                                                       "eval", eval_batch_size)
+                                                       "eval", eval_batch_size,
+                                                       s.length_buckets,
+                                                       sort=s.eval_length_sort)
                 evaluated = multi_worker.train_and_evaluate(
                     estimator, task, train_input_fn, num_train_steps, hooks, eval_input_fn,
                     s.output_dir, {"num_eval_examples": len(splits.get("eval", ()))})
