@@ -9,6 +9,8 @@ Every input_fn yields a dict of Tensors (batch dimension `B` is static when drop
   segment_ids:     int32 [B, seq_length]
   label_ids:       int32 [B] (float32 [B] when is_regression)
   is_real_example: int32 [B], 0 for padding examples (weight metrics with it)
+  example_index:   int32 [B], each record's position in the file (0-based); only from the
+                   file-based builder with with_example_index=True (predict regrouped by length)
 All integers are int32 because TPUs support only int32 (tf.train.Example stores int64).
 
 Batch size: TPUEstimator passes params["batch_size"] (per shard on a TPU) and reserves that key;
@@ -34,22 +36,25 @@ float summation order. `length_buckets` (boundaries, e.g. [32, 64]) also groups 
 similar length into the same batch (seeded shuffle first, so the order stays reproducible).
 TPUs need static shapes: keep dynamic_padding False there.
 
-Length-sorted evaluation (`sort_by_length=True`, file-based builder, not training): the records
-are read in windows of SORT_WINDOW_BATCHES batches and each window is sorted by length (stable)
-before it is cut into batches, so every batch holds examples of nearly the same length and is
-padded only to them. The batch sizes stay those of the file order: every window but the last
-holds whole batches, and the last window's final partial batch (examples N - N % B .. N - 1)
-stays as it is. So eval metrics, which are sums over examples, are unchanged, and so is
-Estimator's `loss` key (a mean of per-batch means: with equal batch sizes and the same partial
-batch, regrouping the full batches leaves it unchanged), up to float summation order. Buckets,
-instead, leave a partial batch per bucket and shift `loss`. The order of examples changes: not for
-predict.
+Length-sorted evaluation and prediction (`sort_by_length=True`, file-based builder, not training):
+the records are read in windows of SORT_WINDOW_BATCHES batches and each window is sorted by length
+(stable) before it is cut into batches, so every batch holds examples of nearly the same length and
+is padded only to them. The batch sizes stay those of the file order: every window but the last
+holds whole batches, and the last window's final partial batch (examples N - N % B .. N - 1) stays
+as it is. So eval metrics, which are sums over examples, are unchanged, and so is Estimator's
+`loss` key (a mean of per-batch means: with equal batch sizes and the same partial batch,
+regrouping the full batches leaves it unchanged), up to float summation order. Buckets, instead,
+leave a partial batch per bucket and shift `loss`. The order of examples changes, so a predict
+input_fn also asks for `with_example_index=True`: each example then carries its position in the
+file (numbered before sorting), the model_fn passes it through to the predictions, and
+runtime.outputs.real_predictions puts the predictions back in file order by it.
 """
 import numpy as np
 import tensorflow as tf
 
 from bert_tf1.classifier.features import read_tfrecord_meta
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.runtime.outputs import EXAMPLE_INDEX
 
 _AUTOTUNE = tf.data.experimental.AUTOTUNE
 
@@ -63,9 +68,9 @@ SEQUENCE_KEYS = ("input_ids", "input_mask", "segment_ids")
 # Records are parsed this many at a time before bucketing (vectorised parse, then unbatch).
 _PARSE_CHUNK = 256
 
-#: Length-sorted evaluation sorts windows of this many batches (64 x 32 = 2,048 examples,
-#: ~3 MB of int32 at 128): wide enough that each batch's examples have nearly one length,
-#: small enough to keep the first batch's wait and the memory small.
+#: Length-sorted evaluation and prediction sort windows of this many batches (64 x 32 = 2,048
+#: examples, ~3 MB of int32 at 128): wide enough that each batch's examples have nearly one
+#: length, small enough to keep the first batch's wait and the memory small.
 SORT_WINDOW_BATCHES = 64
 
 
@@ -199,6 +204,28 @@ def _sort_window(batch, size):
     return {key: tf.gather(value, order) for key, value in batch.items()}
 
 
+def _with_example_index(dataset, chunk):
+    """Numbers the records of a dataset of parsed chunks by their position in the file.
+
+    Args:
+      dataset: tf.data.Dataset of dicts of Tensors, element k holding records k * chunk ..
+        k * chunk + n - 1 of the file, in order (n = chunk for every element but the last);
+        input_mask int32 [n, seq_length].
+      chunk: int, the records per element (the `batch()` size that cut the file).
+
+    Returns:
+      the dataset with EXAMPLE_INDEX added to each element: int32 [n], k * chunk + [0 .. n-1].
+    """
+    def add(number, batch):
+        count = tf.shape(batch["input_mask"])[0]
+        indexed = dict(batch)
+        indexed[EXAMPLE_INDEX] = tf.cast(number, tf.int32) * chunk + tf.range(count,
+                                                                              dtype=tf.int32)
+        return indexed
+
+    return dataset.enumerate().map(_graph_code(add))
+
+
 def _check_padding_args(dynamic_padding, length_buckets, seq_length):
     bounds = parse_length_buckets(length_buckets, seq_length)
     if bounds and not dynamic_padding:
@@ -323,7 +350,8 @@ def _check_against_meta(input_file, seq_length, is_regression):
 def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remainder,
                                 is_regression=False, batch_size=None, shuffle_buffer_size=100,
                                 seed=None, dynamic_padding=False, length_buckets=None,
-                                skip_examples=0, sort_by_length=False):
+                                skip_examples=0, sort_by_length=False,
+                                with_example_index=False):
     """Creates an `input_fn(params)` reading a TFRecord written by
     features.file_based_convert_examples_to_features (or by Google's function of that name).
 
@@ -346,10 +374,14 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         first (a resumed run skips what its restored global step consumed, so it sees the
         batches an uninterrupted run would; bert_tf1.runtime.exact_resume). With length
         buckets, skip_examples // batch size whole batches of the bucketed stream.
-      sort_by_length: evaluation only (not is_training, not drop_remainder, no
+      sort_by_length: evaluation and prediction only (not is_training, not drop_remainder, no
         length_buckets; needs dynamic_padding): batch examples of similar length together by
         sorting windows of SORT_WINDOW_BATCHES batches, with the batch sizes of the file order
-        (see module docstring). Changes the order of examples: not for predict.
+        (see module docstring). Changes the order of examples: predict with
+        with_example_index=True and restore the file order from it.
+      with_example_index: not for training (a repeated, shuffled stream has no file
+        positions): add EXAMPLE_INDEX, int32 [B], each record's 0-based position in the file,
+        numbered before any regrouping (sort_by_length, length_buckets).
 
     Returns:
       input_fn(params=None) -> tf.data.Dataset of dicts (see module docstring for keys).
@@ -363,8 +395,12 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         positive_int("batch_size", batch_size)
     bounds = _check_padding_args(dynamic_padding, length_buckets, seq_length)
     if sort_by_length and (is_training or drop_remainder or bounds or not dynamic_padding):
-        raise BertTF1Error("sort_by_length is for evaluation with dynamic_padding=True: not "
-                           "with is_training, drop_remainder or length_buckets")
+        raise BertTF1Error("sort_by_length is for evaluation and prediction with "
+                           "dynamic_padding=True: not with is_training, drop_remainder or "
+                           "length_buckets")
+    if with_example_index and is_training:
+        raise BertTF1Error("with_example_index numbers the records of one pass over the file "
+                           "in order: not with is_training (repeated and shuffled)")
     _check_against_meta(input_file, seq_length, is_regression)
     spec = name_to_features(seq_length, is_regression)
 
@@ -386,6 +422,8 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
             # Parse in chunks (vectorised), then regroup single examples by length.
             dataset = dataset.batch(_PARSE_CHUNK)
             dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
+            if with_example_index:
+                dataset = _with_example_index(dataset, _PARSE_CHUNK)
             dataset = dataset.apply(tf.data.experimental.unbatch())
             dataset = _bucketed_batches(dataset, bounds, size, drop_remainder)
             if is_training and skip_examples:
@@ -398,6 +436,8 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
             # holds whole batches, so the batch boundaries are the file order's.
             dataset = dataset.batch(size * SORT_WINDOW_BATCHES)
             dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
+            if with_example_index:  # numbered in file order, then sorted with the rest
+                dataset = _with_example_index(dataset, size * SORT_WINDOW_BATCHES)
             dataset = dataset.map(_graph_code(lambda window: _sort_window(window, size)))
             dataset = dataset.apply(tf.data.experimental.unbatch())
             dataset = dataset.batch(size)
@@ -405,6 +445,8 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
             # Batch, then parse the whole batch at once (vectorised; order is kept).
             dataset = dataset.batch(size, drop_remainder=drop_remainder)
             dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
+            if with_example_index:
+                dataset = _with_example_index(dataset, size)
         if dynamic_padding:
             dataset = dataset.map(_graph_code(lambda batch: trim_batch(batch, seq_length)),
                                   num_parallel_calls=_AUTOTUNE)

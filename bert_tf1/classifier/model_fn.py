@@ -16,6 +16,7 @@ from bert_tf1.classifier import metrics
 from bert_tf1.classifier import model as classifier
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, optimization
+from bert_tf1.runtime.outputs import EXAMPLE_INDEX
 from bert_tf1.runtime.progress import TRAIN_LOSS_COLLECTION
 
 
@@ -53,7 +54,9 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
     attributes, which distribution.make_distributed_estimator checks.
 
     The features dict holds input_ids, input_mask, segment_ids (int32 [batch, seq]), label_ids
-    (int32 or float32 [batch]) and optionally is_real_example ([batch], 0 for padding rows).
+    (int32 or float32 [batch]) and optionally is_real_example ([batch], 0 for padding rows) and
+    example_index (int32 [batch], the record's position in the file: predict mode passes it
+    through to the predictions, so a length-sorted predict can be put back in file order).
     """
     source = checkpoint_bert.resolve_bert_source(bert_hub_module_handle, bert_source)
     if fine_tune_top_layers is not None:
@@ -144,8 +147,9 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
                 eval_metrics=eval_metrics, scaffold_fn=scaffold_fn)
         else:
             spec = tf.compat.v1.estimator.tpu.TPUEstimatorSpec(
-                mode=mode, predictions=prediction_tensors(logits, probabilities,
-                                                          is_real_example, is_regression),
+                mode=mode, predictions=prediction_tensors(
+                    logits, probabilities, is_real_example, is_regression,
+                    example_index=features.get(EXAMPLE_INDEX)),
                 scaffold_fn=scaffold_fn)
         return spec if for_tpu_estimator else spec.as_estimator_spec()
 
@@ -176,17 +180,33 @@ def real_example_mean(per_example_loss, is_real_example):
     return tf.reduce_sum(weighted) / tf.maximum(total_weight, 1.0)
 
 
-def prediction_tensors(logits, probabilities, is_real_example, is_regression):
+def prediction_tensors(logits, probabilities, is_real_example, is_regression,
+                       example_index=None):
     """The predict-mode outputs, every one with a leading batch dimension (TPU requirement).
 
-    argmax over axis -1 (not tf.squeeze of it, as the IMDB notebook did) keeps a batch of one
-    example a batch.
+    Args:
+      logits: float32 Tensor of shape [batch_size, num_labels] (regression: [batch_size]).
+      probabilities: float32 Tensor of shape [batch_size, num_labels] (regression: the
+        prediction, [batch_size]).
+      is_real_example: float32 Tensor of shape [batch_size].
+      is_regression: bool.
+      example_index: None, or int32 Tensor of shape [batch_size] (each example's position in
+        the predict file), passed through as EXAMPLE_INDEX; None adds no key, so a TPU's or an
+        export's outputs are as before.
+
+    Returns:
+      dict of Tensors, each [batch_size, ...]. argmax over axis -1 (not tf.squeeze of it, as
+      the IMDB notebook did) keeps a batch of one example a batch.
     """
     if is_regression:
-        return {"predictions": probabilities, "is_real_example": is_real_example}
-    return {
-        "probabilities": probabilities,
-        "log_probabilities": tf.nn.log_softmax(logits, axis=-1),
-        "labels": tf.argmax(logits, axis=-1, output_type=tf.int32),
-        "is_real_example": is_real_example,
-    }
+        predictions = {"predictions": probabilities, "is_real_example": is_real_example}
+    else:
+        predictions = {
+            "probabilities": probabilities,
+            "log_probabilities": tf.nn.log_softmax(logits, axis=-1),
+            "labels": tf.argmax(logits, axis=-1, output_type=tf.int32),
+            "is_real_example": is_real_example,
+        }
+    if example_index is not None:
+        predictions[EXAMPLE_INDEX] = example_index
+    return predictions

@@ -14,7 +14,8 @@ purpose:
     (--dynamic_padding, default on; inputs.trim_batch), optionally batching examples of similar
     length together (--length_buckets, train; eval sorts by length instead, --eval_length_sort,
     default on, with unchanged batch sizes, so every eval_results value is the unsorted run's;
-    predict keeps the input order): same outputs, far fewer tokens computed on short texts.
+    predict sorts the same way, --predict_length_sort, default on, and writes its predictions
+    back in input order): same outputs, far fewer tokens computed on short texts.
     A TPU keeps static max_seq_length shapes;
   * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
 """
@@ -74,7 +75,7 @@ class ClassifierRunSettings(object):
         deterministic=False, tokenizer="auto", export_dir=None, overwrite_output_dir=False,
         xla_jit=False, intra_op_threads=0, inter_op_threads=0,
         dynamic_padding=True, length_buckets=None, feature_workers=0, feature_cache_dir=None,
-        eval_length_sort=True,
+        eval_length_sort=True, predict_length_sort=True,
     )
 
     def __init__(self, **values):
@@ -623,12 +624,14 @@ def _run_classifier_locked(s, status, task):
                                   if s.length_buckets else "")
 
     def inference_input(examples, batch_size, name, explicit_batch_size, buckets=None,
-                        sort=False):
+                        sort=False, restore_order=False):
         """TFRecord for eval/predict (padded to full batches on TPU) -> (input_fn, steps).
 
-        Buckets and sorting (eval only) are dynamic-padding features: full batches (TPU, static
-        shapes) neither bucket (it would drop each bucket's partial batch) nor sort. Sorting
-        replaces buckets (it keeps the batch sizes, and so Estimator's `loss`)."""
+        Buckets and sorting are dynamic-padding features: full batches (TPU, static shapes)
+        neither bucket (it would drop each bucket's partial batch) nor sort. Sorting replaces
+        buckets (it keeps the batch sizes, and so Estimator's `loss`). restore_order (predict):
+        a regrouped input also carries each record's file position (example_index), from
+        which real_predictions restores the file order; an input in file order carries none."""
         fed = _maybe_padded(examples, batch_size, full_batches)
         path = os.path.join(work_dir, name + ".tf_record")
         ensure_features(s, fed, feature_labels, tokenizer, path)
@@ -636,7 +639,8 @@ def _run_classifier_locked(s, status, task):
         input_fn = inputs.file_based_input_fn_builder(
             path, seq, is_training=False, drop_remainder=full_batches,
             is_regression=is_regression, batch_size=explicit_batch_size,
-            dynamic_padding=padding, sort_by_length=sort, length_buckets=buckets)
+            dynamic_padding=padding, sort_by_length=sort, length_buckets=buckets,
+            with_example_index=restore_order and (sort or bool(buckets)))
         return input_fn, (len(fed) // batch_size if full_batches else None)
 
     if s.do_train:
@@ -715,7 +719,14 @@ def _run_classifier_locked(s, status, task):
 
     if s.do_predict:
         input_fn, _ = inference_input(splits["predict"], s.predict_batch_size, "predict",
-                                      predict_batch_size)
+                                      predict_batch_size, sort=s.predict_length_sort,
+                                      restore_order=True)
+        if inference_regrouping(s, full_batches, None, s.predict_length_sort)[0]:
+            tf.compat.v1.logging.info("predict batches examples sorted by length (windows of "
+                                      "%d batches); predictions are written in input order "
+                                      "(--nopredict_length_sort turns it off)",
+                                      inputs.SORT_WINDOW_BATCHES)
+        # In input order again (by example_index when sorted), padding rows dropped.
         kept = outputs.real_predictions(
             estimator.predict(input_fn, hooks=[inference_hook(
                 splits["predict"], s.predict_batch_size, "predict")]),
@@ -762,8 +773,9 @@ def inference_regrouping(s, full_batches, buckets, sort):
 
     Both regroup examples by length, so both need dynamic padding and batches that may be
     partial: full batches (a TPU's static shapes, --pad_batches) keep the file order. Sorting
-    (eval's --eval_length_sort) replaces buckets: it keeps the file order's batch sizes, and
-    with them Estimator's `loss` (a mean of batch means), which per-bucket partial batches shift.
+    (--eval_length_sort, --predict_length_sort) replaces buckets: it keeps the file order's
+    batch sizes, and with them Estimator's `loss` (a mean of batch means), which per-bucket
+    partial batches shift.
 
     >>> inference_regrouping(ClassifierRunSettings(), False, "32,64", True)
     (True, None)

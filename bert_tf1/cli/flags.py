@@ -54,13 +54,19 @@ PADDING_FLAGS = (
                                 "tokens computed. Ignored with --use_tpu (static shapes)."),
     ("list", "length_buckets", "Comma-separated length boundaries, e.g. 32,64: training (and "
                                "eval with --noeval_length_sort) batches examples of similar "
-                               "length together (seeded order; predict keeps the input "
-                               "order). Needs --dynamic_padding."),
+                               "length together (seeded order; not in predict). Needs "
+                               "--dynamic_padding."),
     ("bool", "eval_length_sort", "Eval batches examples of similar length together (windows "
                                  "of 64 batches sorted by length; the batch sizes, and so "
                                  "every eval result, stay those of the file order). Replaces "
                                  "--length_buckets in eval. Needs --dynamic_padding; ignored "
                                  "with --use_tpu."),
+    ("bool", "predict_length_sort", "Predict batches examples of similar length together "
+                                    "(windows of 64 batches sorted by length) and writes "
+                                    "test_results.tsv and predictions.jsonl in input order, "
+                                    "as without it (probabilities equal to float rounding). "
+                                    "Needs --dynamic_padding; ignored with --use_tpu and "
+                                    "--pad_batches."),
 )
 
 # Feature conversion flags of run_classifier_hub (bert_tf1.classifier.feature_cache).

@@ -113,8 +113,8 @@ def _finished_with(settings):
     ignored = ("show_progress", "log_every_n_steps", "save_checkpoints_steps",
                "keep_checkpoint_max", "eval_batch_size", "predict_batch_size", "output_dir",
                "xla_jit", "intra_op_threads", "inter_op_threads", "dynamic_padding",
-               "eval_length_sort", "feature_workers", "feature_cache_dir", "tokenizer",
-               "export_dir", "overwrite_output_dir")
+               "eval_length_sort", "predict_length_sort", "feature_workers",
+               "feature_cache_dir", "tokenizer", "export_dir", "overwrite_output_dir")
     differing = sorted(name for name, value in settings.to_dict().items()
                        if name not in ignored and name in recorded
                        and _comparable(recorded[name]) != _comparable(value))

@@ -12,7 +12,9 @@ one piece: a reader never sees half a results file. Formats:
   (model_fn), but a final short batch weighs as much as a full one, so `loss` differs from
   `eval_loss` unless every batch holds the same number of real examples.
   test_results.tsv   google-research/bert's format: one row per real test example, in input
-                     order, tab-separated class probabilities (regression: the prediction)
+                     order (also when prediction batched them sorted by length: see
+                     real_predictions), tab-separated class probabilities (regression: the
+                     prediction)
   predictions.jsonl  one JSON object per real example: guid, texts, gold label (when known),
                      predicted label name and per-class probabilities
   run_manifest.json  flags, package versions, data fingerprints, seed, git revision
@@ -40,6 +42,11 @@ TEST_RESULTS_TSV = "test_results.tsv"
 PREDICTIONS_JSONL = "predictions.jsonl"
 MANIFEST_JSON = "run_manifest.json"
 TRAIN_HISTORY_JSON = "train_history.json"
+
+#: Key of each record's 0-based position in the predict file, as the input pipeline adds it
+#: (classifier.inputs, with_example_index) and predict mode passes it through, when the
+#: examples were regrouped by length: real_predictions restores the file order from it.
+EXAMPLE_INDEX = "example_index"
 
 
 def _plain(value):
@@ -97,20 +104,76 @@ def write_eval_results(output_dir, results, prefix="eval"):
 
 
 def real_predictions(predictions, num_examples):
-    """Drops TPU padding rows and checks exactly one prediction per real example remains.
+    """Drops TPU padding rows, checks exactly one prediction per real example remains and puts
+    the predictions in file order (see restore_file_order).
 
     Args:
-      predictions: iterable of dicts from Estimator.predict (each with is_real_example).
+      predictions: iterable of dicts from Estimator.predict (each with is_real_example; with
+        EXAMPLE_INDEX too when the predict input was regrouped by length).
       num_examples: number of real examples that were fed, in order, before any padding.
 
     Returns:
-      list of num_examples prediction dicts.
+      list of num_examples prediction dicts, in the order of the examples fed, without
+      EXAMPLE_INDEX.
     """
     kept = [p for p in predictions if p.get("is_real_example", 1) > 0]
     if len(kept) != num_examples:
         raise BertTF1Error("prediction count mismatch: %d real predictions for %d examples"
                            % (len(kept), num_examples))
-    return kept
+    return restore_file_order(kept)
+
+
+def restore_file_order(predictions):
+    """Predictions that carry EXAMPLE_INDEX, put back in file order, without that key.
+
+    Predictions without the key are returned as they came (Estimator yields them in input
+    order). With it, the indices must be exactly 0..N-1 once each: anything else means some
+    example was predicted twice or never, and writing would misalign texts and predictions.
+
+    Args:
+      predictions: list of N prediction dicts, all with EXAMPLE_INDEX (an integer) or none.
+
+    Returns:
+      list of N dicts; element i is the prediction whose EXAMPLE_INDEX is i.
+
+    >>> [p["label"] for p in restore_file_order([
+    ...     {"label": "b", "example_index": 1}, {"label": "a", "example_index": 0}])]
+    ['a', 'b']
+    """
+    carrying = sum(1 for p in predictions if EXAMPLE_INDEX in p)
+    if not carrying:
+        return list(predictions)
+    count = len(predictions)
+    if carrying != count:
+        raise BertTF1Error("%d of %d predictions carry %s: expected all or none"
+                           % (carrying, count, EXAMPLE_INDEX))
+    ordered = [None] * count
+    outside, repeated = [], []
+    for prediction in predictions:
+        index = int(prediction[EXAMPLE_INDEX])
+        if not 0 <= index < count:
+            outside.append(index)
+        elif ordered[index] is not None:
+            repeated.append(index)
+        else:
+            ordered[index] = {key: value for key, value in prediction.items()
+                              if key != EXAMPLE_INDEX}
+    if outside or repeated:
+        missing = [index for index, prediction in enumerate(ordered) if prediction is None]
+        raise BertTF1Error(
+            "%s of the %d predictions should be 0..%d once each, found %s; missing %s: the "
+            "predict input yielded some example twice or never" % (
+                EXAMPLE_INDEX, count, count - 1, "; ".join(
+                    "%s %s" % (what, _first(values)) for what, values in
+                    (("out of range", outside), ("repeated", repeated)) if values),
+                _first(missing)))
+    return ordered
+
+
+def _first(values, shown=5):
+    """The first `shown` values as text, with how many more there are."""
+    text = ", ".join(str(value) for value in values[:shown])
+    return text + (" (+%d more)" % (len(values) - shown) if len(values) > shown else "")
 
 
 def write_predictions(output_dir, examples, predictions, label_list, is_regression=False):

@@ -28,6 +28,7 @@ from bert_tf1.classifier.inputs import (  # noqa: E402
 )
 from bert_tf1.data.examples import InputExample  # noqa: E402
 from bert_tf1.errors import BertTF1Error  # noqa: E402
+from bert_tf1.runtime import outputs  # noqa: E402
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + ["w%d" % i for i in range(30)]
 SEQ = 8
@@ -447,6 +448,55 @@ def test_length_sorted_batches_are_for_dynamic_eval_only(varied, kwargs):
     with pytest.raises(BertTF1Error, match="sort_by_length is for evaluation"):
         file_based_input_fn_builder(path, LONG_SEQ, batch_size=4, sort_by_length=True,
                                     **arguments)
+
+
+@pytest.mark.parametrize("regrouping", [{}, dict(sort_by_length=True),
+                                        dict(length_buckets="10,20")])
+def test_example_index_is_each_records_file_position_before_regrouping(varied, monkeypatch,
+                                                                       regrouping):
+    """37 records; windows of 2 batches of 4 and parse chunks of 8, so several windows and
+    chunks are numbered: every example carries its own position, each position once."""
+    feats, path = varied
+    monkeypatch.setattr(inputs, "SORT_WINDOW_BATCHES", 2)
+    monkeypatch.setattr(inputs, "_PARSE_CHUNK", 8)
+    batches, dataset = run(file_based_input_fn_builder(
+        path, LONG_SEQ, False, False, batch_size=4, dynamic_padding=True,
+        with_example_index=True, **regrouping))
+    assert dataset.output_types[outputs.EXAMPLE_INDEX] == tf.int32
+    assert dataset.output_shapes[outputs.EXAMPLE_INDEX].as_list() == [None]
+    positions = rows(batches, outputs.EXAMPLE_INDEX)
+    assert sorted(positions) == list(range(len(feats)))
+    for batch in batches:
+        assert batch[outputs.EXAMPLE_INDEX].shape == batch["label_ids"].shape
+        for index, ids, label in zip(batch[outputs.EXAMPLE_INDEX], batch["input_ids"],
+                                     batch["label_ids"]):
+            length = real_length(ids)
+            assert ids[:length].tolist() == feats[index].input_ids[:length]
+            assert sum(feats[index].input_mask) == length and label == feats[index].label_id
+    if not regrouping:
+        assert positions == list(range(len(feats)))  # file order, numbered in order
+    else:
+        assert positions != list(range(len(feats)))  # regrouped, and still numbered by file
+    if regrouping.get("sort_by_length"):
+        # Window w holds the file's records 8w .. 8w + 7, its whole batches sorted by length.
+        for start in range(0, len(positions), 8):
+            window = positions[start:start + 8]
+            assert sorted(window) == list(range(start, min(start + 8, len(feats))))
+            whole = window[:len(window) - len(window) % 4]
+            lengths = [sum(feats[i].input_mask) for i in whole]
+            assert lengths == sorted(lengths)
+        assert positions[-1] == len(feats) - 1  # the file's partial batch stays last
+
+
+def test_example_index_is_added_only_when_asked_and_never_in_training(varied):
+    _, path = varied
+    _, dataset = run(file_based_input_fn_builder(path, LONG_SEQ, False, False, batch_size=4,
+                                                 dynamic_padding=True, sort_by_length=True),
+                     max_batches=1)
+    assert outputs.EXAMPLE_INDEX not in dataset.output_shapes
+    with pytest.raises(BertTF1Error, match="with_example_index .* not with is_training"):
+        file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4,
+                                    with_example_index=True)
 
 
 def test_static_padding_stays_the_default_of_the_builders(varied):

@@ -37,6 +37,20 @@ def test_prediction_tensors_keep_a_batch_of_one_a_batch():
     assert set(regression) == {"predictions", "is_real_example"}
 
 
+@pytest.mark.parametrize("is_regression", [False, True])
+def test_prediction_tensors_pass_the_example_index_through_only_when_given(is_regression):
+    with tf.Graph().as_default():
+        logits = tf.constant([[0.1, 2.0], [1.0, -1.0]])
+        plain = model_fn.prediction_tensors(logits, tf.nn.softmax(logits),
+                                            tf.constant([1.0, 1.0]), is_regression)
+        indexed = model_fn.prediction_tensors(logits, tf.nn.softmax(logits),
+                                              tf.constant([1.0, 1.0]), is_regression,
+                                              example_index=tf.constant([7, 3]))
+        values = run(indexed)
+    assert set(indexed) == set(plain) | {"example_index"} and "example_index" not in plain
+    assert values["example_index"].tolist() == [7, 3]
+
+
 @pytest.mark.parametrize("value", [True, -1, 1.5, "2"])
 def test_fine_tune_top_layers_must_be_a_non_negative_integer(tiny_hub_module, value):
     with pytest.raises(BertTF1Error, match="fine_tune_top_layers: expected None or an integer"):

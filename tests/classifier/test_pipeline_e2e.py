@@ -13,9 +13,11 @@ from scipy import stats
 from sklearn import metrics as skm
 from support import REPO_ROOT, run_python
 
+from bert_tf1.classifier import inputs
 from bert_tf1.classifier.pipeline import ClassifierRunSettings, run_classifier
 from bert_tf1.data import fixtures
 from bert_tf1.errors import BertTF1Error
+from bert_tf1.runtime import outputs
 
 pytestmark = pytest.mark.e2e
 
@@ -27,11 +29,11 @@ def settings(module, data_dir, output_dir, task, **overrides):
                   predict_batch_size=5, learning_rate=1e-3, num_train_epochs=2.0,
                   eval_split="test", predict_split="test", show_progress=False,
                   log_every_n_steps=1000,
-                  # Eval in predict's batch order, so check_metrics_against_sklearn can recompute
-                  # the metrics from predictions.jsonl bit for bit: sorted eval batches have
-                  # other widths, whose float rounding (~1e-7) near-ties in AUC or Pearson
-                  # amplify. The sorted default is tested against fixed padding below.
-                  eval_length_sort=False)
+                  # Eval and predict in the same batch order, so check_metrics_against_sklearn
+                  # can recompute the metrics from predictions.jsonl bit for bit: batches of
+                  # other widths round differently (~1e-7), which near-ties in AUC or Pearson
+                  # amplify. The sorted defaults are tested against file order below.
+                  eval_length_sort=False, predict_length_sort=False)
     values.update(overrides)
     return ClassifierRunSettings(**values)
 
@@ -469,16 +471,16 @@ def test_hub_module_with_the_init_checkpoint_of_a_fine_tuned_classifier(trained_
 def test_dynamic_padding_gives_the_fixed_padding_metrics_and_predictions(tiny_hub_module,
                                                                          tmp_path):
     """Same checkpoint, eval and predict with batches padded to 16/24 (training with length
-    buckets, eval sorted by length: the default) and to max_seq_length 64 in file order: every
-    eval result (Estimator's `loss`, a mean of batch means, included) and probability agrees to
-    1e-5."""
+    buckets, eval and predict sorted by length: the defaults) and to max_seq_length 64 in file
+    order: every eval result (Estimator's `loss`, a mean of batch means, included) and
+    probability agrees to 1e-5, and the predictions are in the same order."""
     import tensorflow as tf
 
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
     dynamic_dir, fixed_dir = str(tmp_path / "dynamic"), str(tmp_path / "fixed")
     run_classifier(settings(tiny_hub_module, data_dir, dynamic_dir, "imdb", max_seq_length=64,
                             num_train_epochs=1.0, length_buckets="16,20",
-                            eval_length_sort=True))
+                            eval_length_sort=True, predict_length_sort=True))
     run_classifier(settings(tiny_hub_module, data_dir, fixed_dir, "imdb", max_seq_length=64,
                             do_train=False, dynamic_padding=False,
                             init_checkpoint=tf.train.latest_checkpoint(dynamic_dir)))
@@ -499,4 +501,49 @@ def test_dynamic_padding_gives_the_fixed_padding_metrics_and_predictions(tiny_hu
     with open(os.path.join(fixed_dir, "run_manifest.json")) as handle:
         assert json.load(handle)["flags"]["dynamic_padding"] is False
     with open(os.path.join(dynamic_dir, "run_manifest.json")) as handle:
-        assert json.load(handle)["flags"]["eval_length_sort"] is True
+        flags = json.load(handle)["flags"]
+    assert flags["eval_length_sort"] is True and flags["predict_length_sort"] is True
+
+
+def test_length_sorted_predict_writes_the_file_order_predictions(tiny_hub_module, tmp_path,
+                                                                 monkeypatch):
+    """One checkpoint, 23 test texts of 1 to 40 words predicted in batches of 5 sorted by
+    length (the default; windows of 2 batches here, so three windows) and in file order
+    (--nopredict_length_sort): the same rows in the same order, probabilities within 1e-5, and
+    no example_index in either file. The sorted run did regroup: its predictions came out of
+    Estimator in another order, each file position once."""
+    import tensorflow as tf
+
+    data_dir = fixtures.write_fixture("csv", str(tmp_path / "data"), per_label=4)
+    words = ["good", "bad", "film", "plot", "actor", "really", "the", "was"]
+    lengths = [1 + i * 17 % 40 for i in range(23)]
+    with open(os.path.join(data_dir, "test.csv"), "w") as handle:
+        handle.write("text,label\n" + "".join(
+            "%s,%s\n" % (" ".join(words[(i + j) % len(words)] for j in range(n)),
+                         ("negative", "positive")[i % 2]) for i, n in enumerate(lengths)))
+    monkeypatch.setattr(inputs, "SORT_WINDOW_BATCHES", 2)
+    orders = []
+    restore = outputs.restore_file_order
+
+    def spy(predictions):
+        orders.append([p.get(outputs.EXAMPLE_INDEX) for p in predictions])
+        return restore(predictions)
+
+    monkeypatch.setattr(outputs, "restore_file_order", spy)
+    sorted_dir, plain_dir = str(tmp_path / "sorted"), str(tmp_path / "plain")
+    base = settings(tiny_hub_module, data_dir, sorted_dir, "csv", max_seq_length=48,
+                    do_eval=False, num_train_epochs=1.0, predict_length_sort=True)
+    run_classifier(base)
+    predict_only(plain_dir, base, predict_length_sort=False,
+                 init_checkpoint=tf.train.latest_checkpoint(sorted_dir))
+    assert len(orders) == 2 and orders[1] == [None] * 23  # file order carries no index
+    assert sorted(orders[0]) == list(range(23)) and orders[0] != list(range(23))
+    rows = [read_jsonl(os.path.join(d, "predictions.jsonl")) for d in (sorted_dir, plain_dir)]
+    probabilities = [np.array([list(r.pop("probabilities").values()) for r in found])
+                     for found in rows]
+    assert rows[0] == rows[1] and [r["text_a"].count(" ") + 1 for r in rows[0]] == lengths
+    np.testing.assert_allclose(probabilities[0], probabilities[1], atol=1e-5)
+    np.testing.assert_allclose(read_probabilities(sorted_dir), probabilities[0], atol=1e-6)
+    for directory in (sorted_dir, plain_dir):
+        with open(os.path.join(directory, "test_results.tsv")) as handle:
+            assert [len(line.split("\t")) for line in handle] == [2] * 23

@@ -194,6 +194,22 @@ def test_eval_sorts_by_length_by_default_but_never_with_static_shapes(args, full
                                          settings.eval_length_sort) == expected
 
 
+@pytest.mark.parametrize("args, full_batches, expected", [
+    ((), False, True),                                      # the default: sorted predict
+    (("--nopredict_length_sort",), False, False),
+    (("--noeval_length_sort",), False, True),               # each flag its own action
+    (("--use_tpu",), True, False),                          # static shapes, file order
+    ((), True, False),                                      # --pad_batches
+    (("--nodynamic_padding",), False, False)])
+def test_predict_sorts_by_length_by_default_but_never_with_static_shapes(args, full_batches,
+                                                                         expected):
+    from bert_tf1.classifier import pipeline
+
+    settings = cli.settings_from_flags(parse(*args))
+    assert pipeline.inference_regrouping(settings, full_batches, None,
+                                         settings.predict_length_sort) == (expected, None)
+
+
 @pytest.mark.parametrize("args", [("--length_buckets=32", "--use_tpu"),
                                   ("--length_buckets=32", "--nodynamic_padding")])
 def test_length_buckets_need_dynamic_padding(args):

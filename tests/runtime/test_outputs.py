@@ -1,3 +1,4 @@
+import doctest
 import json
 import os
 
@@ -85,6 +86,61 @@ def test_prediction_count_mismatch_is_an_error(tmp_path):
         outputs.write_predictions(str(tmp_path), [InputExample("a", "x")] * 2,
                                   [{"probabilities": [1.0]}], ["0"])
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_length_sorted_predictions_are_written_in_file_order_without_the_index(tmp_path):
+    """Estimator.predict's order of a length-sorted input, padding rows included (numbered
+    after the real examples, as padding follows them in the file): the files read as in file
+    order, and no example_index column appears."""
+    examples = [InputExample("test-%d" % i, "text %d" % i, label="1") for i in range(3)]
+    raw = [{"probabilities": np.array([0.9, 0.1]), "is_real_example": 1,
+            "example_index": np.int32(2)},
+           {"probabilities": np.array([0.5, 0.5]), "is_real_example": 0,
+            "example_index": np.int32(3)},
+           {"probabilities": np.array([0.2, 0.8]), "is_real_example": 1,
+            "example_index": np.int32(0)},
+           {"probabilities": np.array([0.6, 0.4]), "is_real_example": 1,
+            "example_index": np.int32(1)}]
+    kept = outputs.real_predictions(raw, len(examples))
+    assert [p["probabilities"][1] for p in kept] == [0.8, 0.4, 0.1]
+    assert all(outputs.EXAMPLE_INDEX not in p for p in kept)
+    assert all(outputs.EXAMPLE_INDEX in p for p in raw)  # the caller's dicts are left alone
+    tsv, jsonl = outputs.write_predictions(str(tmp_path), examples, kept, ["0", "1"])
+    assert open(tsv).read() == "0.2\t0.8\n0.6\t0.4\n0.9\t0.1\n"
+    rows = [json.loads(line) for line in open(jsonl)]
+    assert [row["guid"] for row in rows] == ["test-0", "test-1", "test-2"]
+    assert all(set(row) == {"guid", "text_a", "label", "predicted_label", "probabilities"}
+               for row in rows)
+
+
+def test_predictions_without_an_index_keep_their_order():
+    raw = [{"labels": 2}, {"labels": 0}]
+    assert outputs.restore_file_order(raw) == raw
+
+
+@pytest.mark.parametrize("indices, message", [
+    ([0, 1, 1], "repeated 1; missing 2"),
+    ([0, 3, 1], "out of range 3; missing 2"),
+    ([-1, 0, 1], "out of range -1; missing 2"),
+    ([5, 6, 7], "out of range 5, 6, 7; missing 0, 1, 2"),
+    (list(range(9)) + [0] * 7,
+     r"repeated 0, 0, 0, 0, 0 \(\+2 more\); missing 9, 10, 11, 12, 13 \(\+2 more\)")])
+def test_indices_other_than_each_position_once_are_an_error(indices, message):
+    raw = [{"labels": 0, "example_index": np.int32(i)} for i in indices]
+    with pytest.raises(BertTF1Error, match="example_index of the %d predictions should be "
+                                           "0..%d once each, found %s" % (
+                                               len(indices), len(indices) - 1, message)):
+        outputs.restore_file_order(raw)
+
+
+def test_an_index_on_some_predictions_only_is_an_error():
+    with pytest.raises(BertTF1Error, match="1 of 2 predictions carry example_index"):
+        outputs.restore_file_order([{"labels": 0, "example_index": 0}, {"labels": 1}])
+
+
+def test_doctests():
+    results = doctest.testmod(outputs)
+    assert results.failed == 0 and results.attempted >= 1
 
 
 def test_manifest_records_flags_versions_data_and_revision(tmp_path):
