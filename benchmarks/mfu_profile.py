@@ -266,25 +266,13 @@ def step_parts(graph, loss):
 def time_by_part(run_metadata, parts):
     """{PARTS entry: kernel microseconds} of one traced step (see profile)."""
     totals = collections.Counter()
-    for device in run_metadata.step_stats.dev_stats:
-        if "CPU" not in device.device.upper() or device.device.startswith("/host"):
-            continue
-        for node in device.node_stats:
-            if node.node_name in ("_SOURCE", "_SINK"):
-                continue
-            micros = node.op_end_rel_micros - node.op_start_rel_micros
-            if micros <= 0:
-                micros = node.all_end_rel_micros
-            totals[parts.get(node.node_name.split(":")[0], PARTS[5])] += micros
+    for node, micros in cpu_kernels(run_metadata):
+        totals[parts.get(node.node_name.split(":")[0], PARTS[5])] += micros
     return totals
 
 
-def profile(run_metadata):
-    """{op type: us}, {category: us}, {op name: us}, {SCOPES label or "total": us} of one
-    step's kernels on the CPU device (summed over concurrent ops: shares of kernel time, not of
-    wall time)."""
-    by_type, by_category, by_name, by_scope = (collections.Counter(), collections.Counter(),
-                                               collections.Counter(), collections.Counter())
+def cpu_kernels(run_metadata):
+    """(NodeExecStats, kernel microseconds) of each op a traced step ran on the CPU device."""
     for device in run_metadata.step_stats.dev_stats:
         # "/host:CPU" repeats the CPU device's kernels (a second view of the same ops).
         if "CPU" not in device.device.upper() or device.device.startswith("/host"):
@@ -293,20 +281,28 @@ def profile(run_metadata):
             if node.node_name in ("_SOURCE", "_SINK"):
                 continue
             micros = node.op_end_rel_micros - node.op_start_rel_micros
-            if micros <= 0:
-                micros = node.all_end_rel_micros
-            label = node.timeline_label
-            op_type = label.split("(")[0].split("= ")[-1].strip() if "= " in label else ""
-            if not op_type:
-                op_type = node.node_name.split(":")[-1]
-            name = node.node_name.split(":")[0]
-            by_type[op_type] += micros
-            by_category[categorize(op_type, name)] += micros
-            by_name[name] += micros
-            by_scope["total"] += micros
-            for label, predicate in SCOPES:
-                if predicate(op_type, name):
-                    by_scope[label] += micros
+            yield node, micros if micros > 0 else node.all_end_rel_micros
+
+
+def profile(run_metadata):
+    """{op type: us}, {category: us}, {op name: us}, {SCOPES label or "total": us} of one
+    step's kernels on the CPU device (summed over concurrent ops: shares of kernel time, not of
+    wall time)."""
+    by_type, by_category, by_name, by_scope = (collections.Counter(), collections.Counter(),
+                                               collections.Counter(), collections.Counter())
+    for node, micros in cpu_kernels(run_metadata):
+        label = node.timeline_label
+        op_type = label.split("(")[0].split("= ")[-1].strip() if "= " in label else ""
+        if not op_type:
+            op_type = node.node_name.split(":")[-1]
+        name = node.node_name.split(":")[0]
+        by_type[op_type] += micros
+        by_category[categorize(op_type, name)] += micros
+        by_name[name] += micros
+        by_scope["total"] += micros
+        for label, predicate in SCOPES:
+            if predicate(op_type, name):
+                by_scope[label] += micros
     return by_type, by_category, by_name, by_scope
 
 

@@ -74,3 +74,29 @@ def test_step_parts_split_the_training_graph_by_structure(profile_module, google
     assert "Sqrt" in by_part[clipping]
     assert by_part[densify] == {"UnsortedSegmentSum"}
     assert ({"Assign"} if google else {"ApplyAdam", "ApplyGradientDescent"}) <= by_part[update]
+
+
+def test_traced_kernels_are_read_from_the_cpu_device_only(profile_module):
+    """profile and time_by_part sum each CPU kernel once: the /host:CPU view repeats them and
+    _SOURCE/_SINK are not kernels; an op with no kernel span counts its whole span."""
+    from tensorflow.core.protobuf import config_pb2
+
+    metadata = config_pb2.RunMetadata()
+    for device_name in ("/job:localhost/replica:0/task:0/device:CPU:0", "/host:CPU"):
+        device = metadata.step_stats.dev_stats.add(device=device_name)
+        for name, start, end, whole, label in (
+                ("_SOURCE", 0, 5, 5, ""),
+                ("bert/dense/MatMul", 10, 40, 40, "bert/dense/MatMul = MatMul(a, b)"),
+                ("bert/Gelu/Mul", 50, 50, 7, "bert/Gelu/Mul = Mul(x, y)")):
+            device.node_stats.add(node_name=name, op_start_rel_micros=start,
+                                  op_end_rel_micros=end, all_end_rel_micros=whole,
+                                  timeline_label=label)
+    kernels = [(node.node_name, micros)
+               for node, micros in profile_module.cpu_kernels(metadata)]
+    assert kernels == [("bert/dense/MatMul", 30), ("bert/Gelu/Mul", 7)]
+    by_type, _, by_name, by_scope = profile_module.profile(metadata)
+    assert (by_type["MatMul"], by_type["Mul"], by_scope["total"]) == (30, 7, 37)
+    assert by_name["bert/dense/MatMul"] == 30
+    parts = {"bert/dense/MatMul": profile_module.PARTS[1]}
+    totals = profile_module.time_by_part(metadata, parts)
+    assert totals == {profile_module.PARTS[1]: 30, profile_module.PARTS[5]: 7}
