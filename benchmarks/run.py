@@ -826,7 +826,8 @@ def case_serving(args, work, model, data):
         "--repeats", str(args.repeats), "--one_sentence_calls", "2",
         "--work_dir", os.path.join(work, "serving")] + extra))
     n = found["sentences"]
-    note = "baseline: Estimator.predict (the notebook's / --do_predict path)"
+    note = ("baseline: Estimator.predict at max_seq_length in input order (the notebook's and "
+            "Google's --do_predict path)")
     name = "[%s] serving" % model.label
     return [
         make_row("%s: one sentence per call" % name, found["estimator_one"],

@@ -9,8 +9,10 @@ What is compared (same trained model, same machine, interleaved repeats, medians
      notebook's getPrediction pattern (Estimator.predict per call: it builds the graph and
      restores the checkpoint every time);
   2. N short sentences: Predictor.predict (batches of 32 padded to their longest sequence) vs
-     one Estimator.predict over features padded to max_seq_length (128), batch 32, as
-     run_classifier_hub.py --do_predict does; the probabilities are checked equal;
+     one Estimator.predict over features padded to max_seq_length (128), batch 32, in input
+     order, as Google's run_classifier --do_predict does (the kit's --do_predict pads each
+     batch to its longest example and sorts by length: see docs/speed.md); the probabilities
+     are checked equal;
   3. the REST server (bert_tf1.serving.server, in this process) with --clients concurrent
      clients posting one sentence per request.
 
