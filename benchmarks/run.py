@@ -33,7 +33,7 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                 TFRecord writer, a fresh feature cache), in this process, with 1 worker and
                 with the --feature_workers default (one per CPU); identical = every record's
                 features equal Google's and both worker settings wrote the same bytes.
-  train_short / eval_short / eval_buckets / accuracy / startup / train_long
+  train_short / train_buckets / eval_short / eval_buckets / accuracy / startup / train_long
                 `python -m bert.run_classifier_with_tfhub` vs `python -m
                 bert_tf1.cli.run_classifier_hub`, subprocesses with the same flags, data (CoLA
                 layout, which Google's hub script reads) and hub module; the kit runs with its
@@ -48,6 +48,8 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                     "Starting evaluation" -> "Finished evaluation"): the eval loop, without the
                     session creation and checkpoint restore that dominate a small eval set
                     (the end-to-end figure is in the row's note).
+                train_buckets: the kit's training with --length_buckets (opt-in; a third side
+                of the same interleaved short-text runs, against the same Google runs).
                 eval_short's identical: the kit evaluates Google's fine-tuned checkpoint
                 (--init_checkpoint) and reports the same eval_accuracy, eval_loss and
                 Estimator's `loss` (mean of batch means) within 1e-5.
@@ -56,8 +58,9 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                 --length_buckets (one run; identical: eval_accuracy and eval_loss; buckets
                 regroup the batches, which moves `loss`: its difference is in the note).
                 accuracy: the kit trained with --nodynamic_padding (baseline, one run) vs its
-                default dynamic-padding runs (median), same data, steps and --seed; the note
-                gives the spread of all the unseeded-dropout runs' accuracies (noise).
+                default dynamic-padding runs and its --length_buckets runs (medians), same
+                data, steps and --seed; the note gives the spread of every run's accuracy
+                (dropout is unseeded: noise).
   mfu           model FLOP utilisation on long texts: achieved training FLOP/s (6 * parameters *
                 tokens + attention, from train_long's examples/s) over the FLOP/s of a large
                 float32 matmul measured in this process just before each run (so a load change
@@ -88,8 +91,8 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT_JSON = os.path.join(REPO, "benchmarks", "results", "latest.json")
-CASES = ("features", "train_short", "eval_short", "eval_buckets", "accuracy", "startup",
-         "train_long", "mfu", "serving")
+CASES = ("features", "train_short", "train_buckets", "eval_short", "eval_buckets", "accuracy",
+         "startup", "train_long", "mfu", "serving")
 
 # Sizes per mode, (full, quick), for the tiny BERT and for a larger hub module (MiniLM L6 H384:
 # a 5-step long-text run costs ~100 CPU s, a step ~12-30 s wall at load 5-9, so few steps; its
@@ -111,6 +114,8 @@ SIZES = {
 LARGE_SIZES = dict(SIZES, train_steps=(40, 10), long_steps=(12, 5), eval_examples=(2000, 480))
 # Boundaries for rotten_tomatoes-like short texts (mean 27 WordPieces, p99 56).
 DEFAULT_BUCKETS = "24,32,48,64"
+# The side of the short-text runs that trains with --length_buckets.
+BUCKETS = "ours_buckets"
 
 # Log lines both scripts print (TPUEstimator off TPU logs the step rate after every step from
 # the second on), and what they mark.
@@ -641,9 +646,16 @@ class ClassifierCases(object):
             dev = self.data.take("short", dev_count)
             train = self.data.take("short", batch * steps, skip=dev_count)
             data_dir = write_cola_dir(os.path.join(self.work, "short_data"), train, dev)
-            results = interleaved(args.repeats, ("google", "ours"), lambda side: classifier_round(
-                side, args.python, data_dir, module, self.work, 128, batch, steps,
-                len(train), len(dev), "short"))
+
+            def run(side):
+                # "ours_buckets": the kit trained with --length_buckets (opt-in: it changes
+                # which examples share a batch), interleaved with the other two sides.
+                extra = ["--length_buckets=" + args.length_buckets] if side == BUCKETS else []
+                return classifier_round(side.split("_")[0], args.python, data_dir, module,
+                                        self.work, 128, batch, steps, len(train), len(dev),
+                                        "short_buckets" if extra else "short", extra=extra)
+
+            results = interleaved(args.repeats, ("google", "ours", BUCKETS), run)
             google_dir = results["google"][-1]["output_dir"]
             same = eval_same_checkpoint(args.python, data_dir, module, self.work, 128, batch,
                                         google_dir, len(dev))
@@ -686,6 +698,17 @@ class ClassifierCases(object):
                          median([r["train"] for r in results["ours"]]), "examples/s", None,
                          "%d steps, steady state (2 warm-up steps excluded)" % steps)]
 
+    def train_buckets(self):
+        results = self.short()[0]
+        steps, batch = self.size("train_steps"), self.size("batch_size")
+        return [make_row(self.name("fine-tuning, %s (short), 128, batch %d, ours "
+                                   "--length_buckets=%s" % (self.data.name["short"], batch,
+                                                            self.args.length_buckets)),
+                         median([r["train"] for r in results["google"]]),
+                         median([r["train"] for r in results[BUCKETS]]), "examples/s", None,
+                         "%d steps, steady state (2 warm-up steps excluded); baseline: the "
+                         "same Google runs as the default row" % steps)]
+
     def eval_short(self):
         results, (same, differences, _), _, _ = self.short()
         end_to_end = [median([r["eval_e2e"] for r in results[side]])
@@ -713,18 +736,23 @@ class ClassifierCases(object):
 
     def accuracy(self):
         results, _, _, fixed = self.short()
-        dynamic = [r["accuracy"] for r in results["ours"]]
-        unseeded = dynamic + [r["accuracy"] for r in results["google"]]
-        spread = max(unseeded) - min(unseeded)
-        return [make_row(self.name("fine-tuning accuracy, %s: fixed padding (baseline) vs "
-                                   "dynamic" % self.data.name["short"]),
-                         100 * fixed["accuracy"], 100 * median(dynamic), "% dev accuracy", None,
-                         "the kit's runs, same data, %d steps and --seed 0 (dropout "
-                         "unseeded); fixed: --nodynamic_padding, 1 run; dynamic: median of %d; "
-                         "noise: accuracies of the %d runs of Google's and the kit's (fixed "
-                         "and dynamic) span %.1f points"
-                         % (self.size("train_steps"), len(dynamic), len(unseeded),
-                            100 * spread))]
+        every_run = [r["accuracy"] for runs in results.values() for r in runs]
+        every_run.append(fixed["accuracy"])
+        spread = max(every_run) - min(every_run)
+        rows = []
+        for side, what in (("ours", "dynamic"),
+                           (BUCKETS, "--length_buckets=" + self.args.length_buckets)):
+            accuracies = [r["accuracy"] for r in results[side]]
+            rows.append(make_row(
+                self.name("fine-tuning accuracy, %s: fixed padding (baseline) vs %s"
+                          % (self.data.name["short"], what)),
+                100 * fixed["accuracy"], 100 * median(accuracies), "% dev accuracy", None,
+                "the kit's runs, same data, %d steps and --seed 0 (dropout unseeded); fixed: "
+                "--nodynamic_padding, 1 run; %s: median of %d; noise: accuracies of the %d "
+                "runs of Google's and the kit's (fixed, dynamic, buckets) span %.1f points"
+                % (self.size("train_steps"), what, len(accuracies), len(every_run),
+                   100 * spread)))
+        return rows
 
     def startup(self):
         results = self.short()[0]
@@ -860,7 +888,8 @@ def parse_args(argv=None):
                         help="WordPiece vocab for real texts (features, the tiny BERT); "
                              "default: the first hub module's assets/vocab.txt")
     parser.add_argument("--length_buckets", default=DEFAULT_BUCKETS,
-                        help="the eval_buckets case's --length_buckets (default %(default)s)")
+                        help="--length_buckets of the train_buckets and eval_buckets cases "
+                             "(default %(default)s)")
     parser.add_argument("--work_dir", default=None)
     parser.add_argument("--json", default=DEFAULT_JSON)
     parser.add_argument("--python", default=sys.executable,
@@ -897,8 +926,8 @@ def run_cases(args, cases):
     return rows
 
 
-MODEL_CASES = ("train_short", "eval_short", "eval_buckets", "accuracy", "startup", "train_long",
-               "mfu")
+MODEL_CASES = ("train_short", "train_buckets", "eval_short", "eval_buckets", "accuracy",
+               "startup", "train_long", "mfu")
 
 
 def plan(args, work, data, vocab):

@@ -206,3 +206,42 @@ def test_features_row_names_the_workers_the_conversion_really_uses(bench, monkey
     monkeypatch.setattr(os, "cpu_count", lambda: 2)
     assert features_speed.default_feature_workers(1000) == (0, 1)
     assert features_speed.default_feature_workers(5000) == (0, 2)
+
+
+def test_short_runs_interleave_google_the_default_and_length_buckets(bench, tmp_path,
+                                                                       monkeypatch):
+    """The bucketed training runs are a third side of the same interleaved runs: their rows
+    take the same Google runs as baseline, and the accuracy rows compare both with fixed
+    padding, the noise span covering every run."""
+    args = bench.parse_args(["--quick", "--models", "tiny", "--cases", "train_buckets",
+                             "--repeats", "2", "--length_buckets", "16,40"])
+    cases = bench.ClassifierCases(args, str(tmp_path), args.models[0],
+                                  bench.BenchData.synthetic_data(2100, 4))
+    cases.model.module = str(tmp_path / "hub")
+    calls = []
+    rates = {"google": 100.0, "short": 200.0, "short_buckets": 300.0, "short_fixed": 50.0}
+    accuracies = {"google": 0.70, "short": 0.72, "short_buckets": 0.71, "short_fixed": 0.69}
+
+    def fake_round(side, python, data_dir, module, work, seq, batch, steps, train_examples,
+                   eval_examples, tag, extra=()):
+        calls.append((side, tag, list(extra)))
+        key = "google" if side == "google" else tag
+        return {"train": rates[key] + len(calls), "accuracy": accuracies[key],
+                "output_dir": str(tmp_path), "eval": 1.0, "eval_e2e": 1.0, "startup": 1.0}
+
+    monkeypatch.setattr(bench, "classifier_round", fake_round)
+    monkeypatch.setattr(bench, "eval_same_checkpoint", lambda *a, **k: (True, {}, 1.0))
+    row, = cases.train_buckets()
+    assert [(side, tag) for side, tag, _ in calls] == [
+        ("google", "short"), ("ours", "short"), ("ours", "short_buckets"),
+        ("ours", "short_buckets"), ("ours", "short"), ("google", "short"),
+        ("ours", "short_fixed")]
+    assert [extra for _, tag, extra in calls if tag == "short_buckets"] == [
+        ["--length_buckets=16,40"]] * 2
+    assert [extra for _, tag, extra in calls if tag == "short"] == [[]] * 4
+    assert "--length_buckets=16,40" in row["name"]
+    assert (row["baseline"], row["ours"]) == (103.5, 303.5)
+    default, buckets = cases.accuracy()
+    assert (default["baseline"], default["ours"]) == (69.0, 72.0)
+    assert buckets["ours"] == 71.0 and "--length_buckets=16,40" in buckets["name"]
+    assert "7 runs" in buckets["note"] and "span 3.0 points" in buckets["note"]
