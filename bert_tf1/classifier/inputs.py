@@ -36,6 +36,13 @@ float summation order. `length_buckets` (boundaries, e.g. [32, 64]) also groups 
 similar length into the same batch (seeded shuffle first, so the order stays reproducible).
 TPUs need static shapes: keep dynamic_padding False there.
 
+Length-sorted training (`sort_by_length=True` with is_training, opt-in: it changes which examples
+share a batch): the repeated, shuffled stream is read in windows of SORT_WINDOW_BATCHES batches,
+each window is sorted by length and cut into batches, and the batches are shuffled (seeded) so
+that a window's short and long batches come in random order, not shortest first. Batches hold
+examples of nearly the same length, as with buckets, without boundaries to choose (the grouping
+of length-grouped samplers such as Hugging Face's `group_by_length`).
+
 Length-sorted evaluation and prediction (`sort_by_length=True`, file-based builder, not training):
 the records are read in windows of SORT_WINDOW_BATCHES batches and each window is sorted by length
 (stable) before it is cut into batches, so every batch holds examples of nearly the same length and
@@ -374,11 +381,13 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         first (a resumed run skips what its restored global step consumed, so it sees the
         batches an uninterrupted run would; bert_tf1.runtime.exact_resume). With length
         buckets, skip_examples // batch size whole batches of the bucketed stream.
-      sort_by_length: evaluation and prediction only (not is_training, not drop_remainder, no
-        length_buckets; needs dynamic_padding): batch examples of similar length together by
-        sorting windows of SORT_WINDOW_BATCHES batches, with the batch sizes of the file order
-        (see module docstring). Changes the order of examples: predict with
-        with_example_index=True and restore the file order from it.
+      sort_by_length: batch examples of similar length together by sorting windows of
+        SORT_WINDOW_BATCHES batches (needs dynamic_padding; not with length_buckets).
+        Evaluation and prediction (not drop_remainder): with the batch sizes of the file order
+        (see module docstring); this changes the order of examples: predict with
+        with_example_index=True and restore the file order from it. Training: windows of the
+        shuffled stream, then the batches of each window shuffled (seeded); with
+        skip_examples, skip_examples // batch size whole batches of that stream.
       with_example_index: not for training (a repeated, shuffled stream has no file
         positions): add EXAMPLE_INDEX, int32 [B], each record's 0-based position in the file,
         numbered before any regrouping (sort_by_length, length_buckets).
@@ -394,10 +403,9 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
     if batch_size is not None:
         positive_int("batch_size", batch_size)
     bounds = _check_padding_args(dynamic_padding, length_buckets, seq_length)
-    if sort_by_length and (is_training or drop_remainder or bounds or not dynamic_padding):
-        raise BertTF1Error("sort_by_length is for evaluation and prediction with "
-                           "dynamic_padding=True: not with is_training, drop_remainder or "
-                           "length_buckets")
+    if sort_by_length and (bounds or not dynamic_padding or drop_remainder and not is_training):
+        raise BertTF1Error("sort_by_length needs dynamic_padding=True and no length_buckets "
+                           "(and, in evaluation and prediction, no drop_remainder)")
     if with_example_index and is_training:
         raise BertTF1Error("with_example_index numbers the records of one pass over the file "
                            "in order: not with is_training (repeated and shuffled)")
@@ -416,7 +424,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=buffer_size, seed=seed)
-            if skip_examples and not bounds:
+            if skip_examples and not (bounds or sort_by_length):
                 dataset = dataset.skip(skip_examples)
         if bounds:
             # Parse in chunks (vectorised), then regroup single examples by length.
@@ -430,6 +438,18 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
                 # Buckets hold examples back in partly filled windows, so after k steps more
                 # than k * size records were read: skip the k batches themselves (the bucketed
                 # stream is deterministic for a seeded shuffle).
+                dataset = dataset.skip(skip_examples // size)
+        elif sort_by_length and is_training:
+            window = size * SORT_WINDOW_BATCHES
+            dataset = dataset.batch(window)
+            dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
+            dataset = dataset.map(_graph_code(lambda records: _sort_window(records, size)))
+            dataset = dataset.apply(tf.data.experimental.unbatch())
+            dataset = dataset.batch(size, drop_remainder=drop_remainder)
+            # Shortest-first within every window would tie a step's length to its position.
+            dataset = dataset.shuffle(SORT_WINDOW_BATCHES,
+                                      seed=None if seed is None else seed + 1)
+            if skip_examples:  # deterministic for a seeded shuffle, as with buckets
                 dataset = dataset.skip(skip_examples // size)
         elif sort_by_length:
             # Parse a window at once, sort it by length, then cut it into batches: a window

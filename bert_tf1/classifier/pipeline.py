@@ -12,7 +12,8 @@ purpose:
   * predict writes exactly one line per real example, plus predictions.jsonl with label names;
   * off TPU, every batch is padded only to its longest example rounded up to a multiple of 8
     (--dynamic_padding, default on; inputs.trim_batch), optionally batching examples of similar
-    length together (--length_buckets, train; eval sorts by length instead, --eval_length_sort,
+    length together (--length_buckets or --train_length_sort, train, both opt-in as they change
+    the batches; eval sorts by length instead, --eval_length_sort,
     default on, with unchanged batch sizes, so every eval_results value is the unsorted run's;
     predict sorts the same way, --predict_length_sort, default on, and writes its predictions
     back in input order): same outputs, far fewer tokens computed on short texts.
@@ -75,7 +76,7 @@ class ClassifierRunSettings(object):
         deterministic=False, tokenizer="auto", export_dir=None, overwrite_output_dir=False,
         xla_jit=False, intra_op_threads=0, inter_op_threads=0,
         dynamic_padding=True, length_buckets=None, feature_workers=0, feature_cache_dir=None,
-        eval_length_sort=True, predict_length_sort=True,
+        eval_length_sort=True, predict_length_sort=True, train_length_sort=False,
     )
 
     def __init__(self, **values):
@@ -123,6 +124,10 @@ def validate_settings(s):
     if buckets and (s.use_tpu or not s.dynamic_padding):
         raise BertTF1Error("--length_buckets needs dynamic padding: give --dynamic_padding "
                            "(the default) and no --use_tpu (TPUs need static shapes)")
+    if s.train_length_sort and (s.use_tpu or not s.dynamic_padding or buckets):
+        raise BertTF1Error("--train_length_sort needs dynamic padding (--dynamic_padding, the "
+                           "default, and no --use_tpu) and replaces --length_buckets: give one "
+                           "of the two")
     if not 0 <= s.warmup_proportion <= 1:
         raise BertTF1Error("--warmup_proportion must be in [0, 1], got %r" % s.warmup_proportion)
     if s.do_train and s.num_train_epochs <= 0:
@@ -622,6 +627,10 @@ def _run_classifier_locked(s, status, task):
                                   "(multiple of %d, at most %d)%s", inputs.PAD_MULTIPLE, seq,
                                   "; length buckets %s" % (s.length_buckets,)
                                   if s.length_buckets else "")
+    if padding and s.do_train and s.train_length_sort:
+        tf.compat.v1.logging.info("training batches examples sorted by length (windows of %d "
+                                  "batches of the shuffled stream, batches then shuffled)",
+                                  inputs.SORT_WINDOW_BATCHES)
 
     def inference_input(examples, batch_size, name, explicit_batch_size, buckets=None,
                         sort=False, restore_order=False):
@@ -658,6 +667,7 @@ def _run_classifier_locked(s, status, task):
             train_file, seq, is_training=True, drop_remainder=True, is_regression=is_regression,
             seed=s.seed, batch_size=train_batch_size, dynamic_padding=padding,
             length_buckets=s.length_buckets if padding else None,
+            sort_by_length=padding and s.train_length_sort,
             skip_examples=resume_input_skip(s)) if not (task and task.is_evaluator) else None
         try:
             hooks = [hook, history] if chief else [hook]

@@ -1,5 +1,6 @@
 """input_fn builders: in-memory vs TFRecord equality, batching, dtypes/shapes, shuffling and
 seeds, batch-size resolution, sidecar checks, and a plain Estimator feeding params."""
+import collections
 import doctest
 import os
 
@@ -439,15 +440,63 @@ def test_length_sorted_eval_keeps_batch_sizes_windows_and_the_last_batch(varied,
     assert abs(batch_mean_of_means(bucketed) - batch_mean_of_means(plain)) > 1e-3
 
 
-@pytest.mark.parametrize("kwargs", [dict(is_training=True), dict(drop_remainder=True),
-                                    dict(length_buckets="10"), dict(dynamic_padding=False)])
-def test_length_sorted_batches_are_for_dynamic_eval_only(varied, kwargs):
+@pytest.mark.parametrize("kwargs", [dict(drop_remainder=True), dict(length_buckets="10"),
+                                    dict(dynamic_padding=False),
+                                    dict(is_training=True, drop_remainder=True,
+                                         length_buckets="10"),
+                                    dict(is_training=True, drop_remainder=True,
+                                         dynamic_padding=False)])
+def test_length_sorting_needs_dynamic_padding_no_buckets_and_in_eval_partial_batches(varied,
+                                                                                     kwargs):
     _, path = varied
     arguments = dict(is_training=False, drop_remainder=False, dynamic_padding=True)
     arguments.update(kwargs)
-    with pytest.raises(BertTF1Error, match="sort_by_length is for evaluation"):
+    with pytest.raises(BertTF1Error, match="sort_by_length needs dynamic_padding=True"):
         file_based_input_fn_builder(path, LONG_SEQ, batch_size=4, sort_by_length=True,
                                     **arguments)
+
+
+def test_length_sorted_training_groups_windows_and_shuffles_their_batches(varied, monkeypatch):
+    """Training with sort_by_length: windows of 3 batches of the seeded shuffled stream, each
+    window's examples sorted by length and cut into full batches, which then come in shuffled
+    order; the examples seen per window are the unsorted stream's, and the order is seeded."""
+    _, path = varied
+    monkeypatch.setattr(inputs, "SORT_WINDOW_BATCHES", 3)
+
+    def stream(seed, sort, count=12):
+        fn = file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4, seed=seed,
+                                         dynamic_padding=True, sort_by_length=sort)
+        batches, dataset = run(fn, max_batches=count)
+        assert dataset.output_shapes["input_ids"].as_list() == [4, None]
+        return batches
+
+    def examples(batches):
+        return collections.Counter((tuple(row[:real_length(row)]), int(label))
+                                   for batch in batches
+                                   for row, label in zip(batch["input_ids"], batch["label_ids"]))
+
+    plain, grouped = stream(3, False, count=15), stream(3, True)
+    # The batch shuffle draws from a buffer of 3 batches: the first 12 batches out come from
+    # the first 15 batches (5 windows) of the unsorted stream.
+    assert not examples(grouped) - examples(plain)
+    plain = plain[:12]
+    spans = [max(real_length(r) for r in b["input_mask"]) -
+             min(real_length(r) for r in b["input_mask"]) for b in grouped]
+    plain_spans = [max(real_length(r) for r in b["input_mask"]) -
+                   min(real_length(r) for r in b["input_mask"]) for b in plain]
+    assert sum(spans) < sum(plain_spans) / 2
+    for batch in grouped:
+        longest = max(real_length(row) for row in batch["input_mask"])
+        assert batch["input_ids"].shape[1] == min(LONG_SEQ, -(-longest // 8) * 8)
+    assert sum(b["input_ids"].size for b in grouped) < sum(b["input_ids"].size for b in plain)
+    widths = [b["input_ids"].shape[1] for b in grouped]
+    assert any(a > b for a, b in zip(widths, widths[1:]))  # not shortest first throughout
+
+    def ids(batches):
+        return [b["input_ids"].tolist() for b in batches]
+
+    assert ids(stream(3, True)) == ids(grouped)
+    assert ids(stream(4, True)) != ids(grouped)
 
 
 @pytest.mark.parametrize("regrouping", [{}, dict(sort_by_length=True),
@@ -506,16 +555,18 @@ def test_static_padding_stays_the_default_of_the_builders(varied):
     assert dataset.output_shapes["input_ids"].as_list() == [4, LONG_SEQ]
 
 
-@pytest.mark.parametrize("buckets", [None, [12, 24]])
-def test_resumed_training_input_continues_where_the_restored_step_stopped(varied, buckets):
+@pytest.mark.parametrize("regrouping", [{}, dict(length_buckets=[12, 24]),
+                                        dict(sort_by_length=True)])
+def test_resumed_training_input_continues_where_the_restored_step_stopped(varied, regrouping):
     """skip_examples = steps * batch: the resumed stream is the uninterrupted one from that
-    step on, with length buckets too (they hold examples back in partly filled windows)."""
+    step on, with length buckets too (they hold examples back in partly filled windows) and
+    with length-sorted windows."""
     _, path = varied
 
     def batches(skip, count):
         fn = file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4, seed=5,
-                                         dynamic_padding=True, length_buckets=buckets,
-                                         skip_examples=skip)
+                                         dynamic_padding=True, skip_examples=skip,
+                                         **regrouping)
         return [batch["input_ids"].tolist() for batch in run(fn, max_batches=count)[0]]
 
     uninterrupted = batches(0, 9)

@@ -527,6 +527,40 @@ def test_dynamic_padding_gives_the_fixed_padding_metrics_and_predictions(tiny_hu
     assert flags["eval_length_sort"] is True and flags["predict_length_sort"] is True
 
 
+def test_train_length_sort_trains_on_length_sorted_windows(tiny_hub_module, tmp_path,
+                                                            monkeypatch):
+    """--train_length_sort reaches the training input_fn (and only it), and the run trains
+    to its last step and records the setting."""
+    from bert_tf1.classifier import inputs
+
+    built = []
+    original = inputs.file_based_input_fn_builder
+
+    def recording(*args, **kwargs):
+        built.append((kwargs.get("is_training", args[2] if len(args) > 2 else None),
+                      kwargs.get("sort_by_length")))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(inputs, "file_based_input_fn_builder", recording)
+    monkeypatch.setattr(inputs, "SORT_WINDOW_BATCHES", 2)
+    data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
+    output_dir = str(tmp_path / "run")
+    produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, "imdb",
+                                       max_seq_length=64, do_eval=False, do_predict=False,
+                                       train_length_sort=True))
+    assert built == [(True, True)]
+    assert produced["num_train_steps"] == 3
+    assert tf_latest_step(output_dir) == 3
+    with open(os.path.join(output_dir, "run_manifest.json")) as handle:
+        assert json.load(handle)["flags"]["train_length_sort"] is True
+
+
+def tf_latest_step(output_dir):
+    import tensorflow as tf
+
+    return int(tf.train.latest_checkpoint(output_dir).rsplit("-", 1)[1])
+
+
 def test_length_sorted_predict_writes_the_file_order_predictions(tiny_hub_module, tmp_path,
                                                                  monkeypatch):
     """One checkpoint, 23 test texts of 1 to 40 words predicted in batches of 5 sorted by

@@ -220,3 +220,18 @@ def test_length_buckets_need_dynamic_padding(args):
         "--bert_hub_module_handle=h", *args))
     with pytest.raises(BertTF1Error, match="--length_buckets needs dynamic padding"):
         pipeline.validate_settings(settings)
+
+
+@pytest.mark.parametrize("args", [("--use_tpu",), ("--nodynamic_padding",),
+                                  ("--length_buckets=32",)])
+def test_train_length_sort_needs_dynamic_padding_and_replaces_buckets(args):
+    from bert_tf1.classifier import pipeline
+
+    base = ("--task_name=imdb", "--data_dir=d", "--output_dir=o", "--do_train",
+            "--bert_hub_module_handle=h")
+    settings = cli.settings_from_flags(parse(*base))
+    assert settings.train_length_sort is False  # opt-in: it changes the training batches
+    pipeline.validate_settings(cli.settings_from_flags(parse(*base + ("--train_length_sort",))))
+    settings = cli.settings_from_flags(parse(*base + ("--train_length_sort",) + args))
+    with pytest.raises(BertTF1Error, match="--train_length_sort needs dynamic padding"):
+        pipeline.validate_settings(settings)
