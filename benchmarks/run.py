@@ -33,7 +33,7 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                 TFRecord writer, a fresh feature cache), in this process, with 1 worker and
                 with the --feature_workers default (one per CPU); identical = every record's
                 features equal Google's and both worker settings wrote the same bytes.
-  train_short / train_buckets / eval_short / eval_buckets / accuracy / startup / train_long
+  train_short / train_regrouped / eval_short / eval_buckets / accuracy / startup / train_long
                 `python -m bert.run_classifier_with_tfhub` vs `python -m
                 bert_tf1.cli.run_classifier_hub`, subprocesses with the same flags, data (CoLA
                 layout, which Google's hub script reads) and hub module; the kit runs with its
@@ -48,8 +48,9 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                     "Starting evaluation" -> "Finished evaluation"): the eval loop, without the
                     session creation and checkpoint restore that dominate a small eval set
                     (the end-to-end figure is in the row's note).
-                train_buckets: the kit's training with --length_buckets (opt-in; a third side
-                of the same interleaved short-text runs, against the same Google runs).
+                train_regrouped: the kit's training with --length_buckets and with
+                --train_length_sort (both opt-in; more sides of the same interleaved short-text
+                runs, against the same Google runs).
                 eval_short's identical: the kit evaluates Google's fine-tuned checkpoint
                 (--init_checkpoint) and reports the same eval_accuracy, eval_loss and
                 Estimator's `loss` (mean of batch means) within 1e-5.
@@ -58,7 +59,7 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                 --length_buckets (one run; identical: eval_accuracy and eval_loss; buckets
                 regroup the batches, which moves `loss`: its difference is in the note).
                 accuracy: the kit trained with --nodynamic_padding (baseline, one run) vs its
-                default dynamic-padding runs and its --length_buckets runs (medians), same
+                default dynamic-padding runs and its regrouped runs (medians), same
                 data, steps and --seed; the note gives the spread of every run's accuracy
                 (dropout is unseeded: noise).
   mfu           model FLOP utilisation on long texts: achieved training FLOP/s (6 * parameters *
@@ -91,7 +92,7 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 DEFAULT_JSON = os.path.join(REPO, "benchmarks", "results", "latest.json")
-CASES = ("features", "train_short", "train_buckets", "eval_short", "eval_buckets", "accuracy",
+CASES = ("features", "train_short", "train_regrouped", "eval_short", "eval_buckets", "accuracy",
          "startup", "train_long", "mfu", "serving")
 
 # Sizes per mode, (full, quick), for the tiny BERT and for a larger hub module (MiniLM L6 H384:
@@ -114,8 +115,10 @@ SIZES = {
 LARGE_SIZES = dict(SIZES, train_steps=(40, 10), long_steps=(12, 5), eval_examples=(2000, 480))
 # Boundaries for rotten_tomatoes-like short texts (mean 27 WordPieces, p99 56).
 DEFAULT_BUCKETS = "24,32,48,64"
-# The side of the short-text runs that trains with --length_buckets.
-BUCKETS = "ours_buckets"
+# The sides of the short-text runs that train with regrouped batches (opt-in flags: they change
+# which examples share a batch), and what each one adds to the kit's command line.
+REGROUPED = (("ours_buckets", lambda args: ["--length_buckets=" + args.length_buckets]),
+             ("ours_sort", lambda args: ["--train_length_sort"]))
 
 # Log lines both scripts print (TPUEstimator off TPU logs the step rate after every step from
 # the second on), and what they mark.
@@ -647,15 +650,16 @@ class ClassifierCases(object):
             train = self.data.take("short", batch * steps, skip=dev_count)
             data_dir = write_cola_dir(os.path.join(self.work, "short_data"), train, dev)
 
+            regrouped = dict(REGROUPED)
+
             def run(side):
-                # "ours_buckets": the kit trained with --length_buckets (opt-in: it changes
-                # which examples share a batch), interleaved with the other two sides.
-                extra = ["--length_buckets=" + args.length_buckets] if side == BUCKETS else []
+                extra = regrouped[side](args) if side in regrouped else []
                 return classifier_round(side.split("_")[0], args.python, data_dir, module,
                                         self.work, 128, batch, steps, len(train), len(dev),
-                                        "short_buckets" if extra else "short", extra=extra)
+                                        side.replace("ours", "short") if extra else "short",
+                                        extra=extra)
 
-            results = interleaved(args.repeats, ("google", "ours", BUCKETS), run)
+            results = interleaved(args.repeats, ("google", "ours") + tuple(regrouped), run)
             google_dir = results["google"][-1]["output_dir"]
             same = eval_same_checkpoint(args.python, data_dir, module, self.work, 128, batch,
                                         google_dir, len(dev))
@@ -698,16 +702,16 @@ class ClassifierCases(object):
                          median([r["train"] for r in results["ours"]]), "examples/s", None,
                          "%d steps, steady state (2 warm-up steps excluded)" % steps)]
 
-    def train_buckets(self):
+    def train_regrouped(self):
         results = self.short()[0]
         steps, batch = self.size("train_steps"), self.size("batch_size")
-        return [make_row(self.name("fine-tuning, %s (short), 128, batch %d, ours "
-                                   "--length_buckets=%s" % (self.data.name["short"], batch,
-                                                            self.args.length_buckets)),
+        return [make_row(self.name("fine-tuning, %s (short), 128, batch %d, ours %s"
+                                   % (self.data.name["short"], batch, " ".join(extra(self.args)))),
                          median([r["train"] for r in results["google"]]),
-                         median([r["train"] for r in results[BUCKETS]]), "examples/s", None,
+                         median([r["train"] for r in results[side]]), "examples/s", None,
                          "%d steps, steady state (2 warm-up steps excluded); baseline: the "
-                         "same Google runs as the default row" % steps)]
+                         "same Google runs as the default row" % steps)
+                for side, extra in REGROUPED]
 
     def eval_short(self):
         results, (same, differences, _), _, _ = self.short()
@@ -740,8 +744,8 @@ class ClassifierCases(object):
         every_run.append(fixed["accuracy"])
         spread = max(every_run) - min(every_run)
         rows = []
-        for side, what in (("ours", "dynamic"),
-                           (BUCKETS, "--length_buckets=" + self.args.length_buckets)):
+        for side, what in (("ours", "dynamic"),) + tuple(
+                (side, " ".join(extra(self.args))) for side, extra in REGROUPED):
             accuracies = [r["accuracy"] for r in results[side]]
             rows.append(make_row(
                 self.name("fine-tuning accuracy, %s: fixed padding (baseline) vs %s"
@@ -749,7 +753,7 @@ class ClassifierCases(object):
                 100 * fixed["accuracy"], 100 * median(accuracies), "% dev accuracy", None,
                 "the kit's runs, same data, %d steps and --seed 0 (dropout unseeded); fixed: "
                 "--nodynamic_padding, 1 run; %s: median of %d; noise: accuracies of the %d "
-                "runs of Google's and the kit's (fixed, dynamic, buckets) span %.1f points"
+                "runs of Google's and the kit's (all settings) span %.1f points"
                 % (self.size("train_steps"), what, len(accuracies), len(every_run),
                    100 * spread)))
         return rows
@@ -888,7 +892,7 @@ def parse_args(argv=None):
                         help="WordPiece vocab for real texts (features, the tiny BERT); "
                              "default: the first hub module's assets/vocab.txt")
     parser.add_argument("--length_buckets", default=DEFAULT_BUCKETS,
-                        help="--length_buckets of the train_buckets and eval_buckets cases "
+                        help="--length_buckets of the train_regrouped and eval_buckets cases "
                              "(default %(default)s)")
     parser.add_argument("--work_dir", default=None)
     parser.add_argument("--json", default=DEFAULT_JSON)
@@ -926,7 +930,7 @@ def run_cases(args, cases):
     return rows
 
 
-MODEL_CASES = ("train_short", "train_buckets", "eval_short", "eval_buckets", "accuracy",
+MODEL_CASES = ("train_short", "train_regrouped", "eval_short", "eval_buckets", "accuracy",
                "startup", "train_long", "mfu")
 
 
