@@ -37,7 +37,8 @@ similar length into the same batch (seeded shuffle first, so the order stays rep
 TPUs need static shapes: keep dynamic_padding False there.
 
 Length-sorted training (`sort_by_length=True` with is_training, opt-in: it changes which examples
-share a batch): the repeated, shuffled stream is read in windows of SORT_WINDOW_BATCHES batches,
+share a batch): the repeated, shuffled stream is read in windows of SORT_WINDOW_BATCHES batches
+(fewer for a data set smaller than that: training_sort_window),
 each window is sorted by length and cut into batches, and the batches are shuffled (seeded) so
 that a window's short and long batches come in random order, not shortest first. Batches hold
 examples of nearly the same length, as with buckets, without boundaries to choose (the grouping
@@ -340,11 +341,12 @@ def input_fn_builder(features, seq_length, is_training, drop_remainder, is_regre
 
 
 def _check_against_meta(input_file, seq_length, is_regression):
+    """Returns the sidecar of `input_file` (None without one), checked against the arguments."""
     if not isinstance(input_file, str):
-        return
+        return None
     meta = read_tfrecord_meta(input_file)
     if meta is None:  # e.g. a record written by Google's code: nothing to check against
-        return
+        return None
     if meta.get("max_seq_length") != seq_length:
         raise BertTF1Error("%s: written with max_seq_length %r, but seq_length=%d was given"
                            % (input_file, meta.get("max_seq_length"), seq_length))
@@ -352,6 +354,22 @@ def _check_against_meta(input_file, seq_length, is_regression):
         raise BertTF1Error("%s: written for a %s task, but is_regression=%r was given"
                            % (input_file, "regression" if meta.get("is_regression") else
                               "classification", is_regression))
+    return meta
+
+
+def training_sort_window(num_examples, batch_size):
+    """Batches per length-sorted training window: SORT_WINDOW_BATCHES, but no more than one pass
+    over the data when its size is known. A window spanning several passes of a small data set
+    holds several copies of each example, and sorting puts the copies (same length) into the
+    same batches: with 320 examples in a 64-batch window (6.4 passes), 10 MiniLM steps then
+    predicted one class for a whole dev set (52.1% twice; 57-61% with this bound).
+
+    >>> [training_sort_window(count, 32) for count in (320, 100000, 20, None)]
+    [10, 64, 1, 64]
+    """
+    if not num_examples:
+        return SORT_WINDOW_BATCHES
+    return max(1, min(SORT_WINDOW_BATCHES, num_examples // batch_size))
 
 
 def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remainder,
@@ -409,7 +427,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
     if with_example_index and is_training:
         raise BertTF1Error("with_example_index numbers the records of one pass over the file "
                            "in order: not with is_training (repeated and shuffled)")
-    _check_against_meta(input_file, seq_length, is_regression)
+    meta = _check_against_meta(input_file, seq_length, is_regression)
     spec = name_to_features(seq_length, is_regression)
 
     def _decode_batch(records):
@@ -440,15 +458,14 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
                 # stream is deterministic for a seeded shuffle).
                 dataset = dataset.skip(skip_examples // size)
         elif sort_by_length and is_training:
-            window = size * SORT_WINDOW_BATCHES
-            dataset = dataset.batch(window)
+            window_batches = training_sort_window((meta or {}).get("num_examples"), size)
+            dataset = dataset.batch(size * window_batches)
             dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
             dataset = dataset.map(_graph_code(lambda records: _sort_window(records, size)))
             dataset = dataset.apply(tf.data.experimental.unbatch())
             dataset = dataset.batch(size, drop_remainder=drop_remainder)
             # Shortest-first within every window would tie a step's length to its position.
-            dataset = dataset.shuffle(SORT_WINDOW_BATCHES,
-                                      seed=None if seed is None else seed + 1)
+            dataset = dataset.shuffle(window_batches, seed=None if seed is None else seed + 1)
             if skip_examples:  # deterministic for a seeded shuffle, as with buckets
                 dataset = dataset.skip(skip_examples // size)
         elif sort_by_length:

@@ -499,6 +499,24 @@ def test_length_sorted_training_groups_windows_and_shuffles_their_batches(varied
     assert ids(stream(4, True)) != ids(grouped)
 
 
+def test_length_sorted_training_windows_span_at_most_one_pass_of_the_data(varied, monkeypatch):
+    """The window is sized from the sidecar's example count (37 examples, batches of 4: at
+    most 9 batches), so a small data set's copies do not end up in the same batches."""
+    _, path = varied
+    asked = []
+
+    def window(num_examples, batch_size):
+        asked.append((num_examples, batch_size))
+        return inputs.SORT_WINDOW_BATCHES
+
+    monkeypatch.setattr(inputs, "training_sort_window", window)
+    run(file_based_input_fn_builder(path, LONG_SEQ, True, True, batch_size=4, seed=1,
+                                    dynamic_padding=True, sort_by_length=True), max_batches=1)
+    assert asked == [(37, 4)]
+    monkeypatch.undo()
+    assert inputs.training_sort_window(37, 4) == 9
+
+
 @pytest.mark.parametrize("regrouping", [{}, dict(sort_by_length=True),
                                         dict(length_buckets="10,20")])
 def test_example_index_is_each_records_file_position_before_regrouping(varied, monkeypatch,
