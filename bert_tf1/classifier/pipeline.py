@@ -627,10 +627,6 @@ def _run_classifier_locked(s, status, task):
                                   "(multiple of %d, at most %d)%s", inputs.PAD_MULTIPLE, seq,
                                   "; length buckets %s" % (s.length_buckets,)
                                   if s.length_buckets else "")
-    if padding and s.do_train and s.train_length_sort:
-        tf.compat.v1.logging.info("training batches examples sorted by length (windows of %d "
-                                  "batches of the shuffled stream, batches then shuffled)",
-                                  inputs.SORT_WINDOW_BATCHES)
 
     def inference_input(examples, batch_size, name, explicit_batch_size, buckets=None,
                         sort=False, restore_order=False):
@@ -660,6 +656,11 @@ def _run_classifier_locked(s, status, task):
             ensure_features(s, train_examples, feature_labels, tokenizer, train_file)
         tf.compat.v1.logging.info("training on %d examples, %d steps (%d warm-up)",
                                   len(train_examples), num_train_steps, num_warmup_steps)
+        if padding and s.train_length_sort:
+            tf.compat.v1.logging.info(
+                "training batches examples sorted by length (windows of %d batches of the "
+                "shuffled stream, the batches then shuffled)",
+                inputs.training_sort_window(len(train_examples), s.train_batch_size))
         hook = make_progress_hook(s, num_train_steps)
         history = make_history_hook(s, hook)
         started = time.time()

@@ -57,10 +57,11 @@ PADDING_FLAGS = (
                                "length together (seeded order; not in predict). Needs "
                                "--dynamic_padding."),
     ("bool", "train_length_sort", "Training batches examples of similar length together "
-                                  "without boundaries to choose: windows of 64 batches of the "
-                                  "shuffled stream sorted by length, the batches then shuffled "
-                                  "(seeded). Opt-in (the batches change, not the examples "
-                                  "seen). Needs --dynamic_padding; not with --length_buckets."),
+                                  "without boundaries to choose: windows of 64 batches (at most "
+                                  "one pass of the data) of the shuffled stream sorted by "
+                                  "length, the batches then shuffled (seeded). Opt-in (the "
+                                  "batches change, not the examples seen). Needs "
+                                  "--dynamic_padding; not with --length_buckets."),
     ("bool", "eval_length_sort", "Eval batches examples of similar length together (windows "
                                  "of 64 batches sorted by length; the batch sizes, and so "
                                  "every eval result, stay those of the file order). Replaces "
