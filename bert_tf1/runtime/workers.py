@@ -5,6 +5,12 @@ of unpickling them and importing TensorFlow again. Forking after TensorFlow was 
 here because a worker only runs Python, protobuf and tokenizers code, never a TF op (a forked
 child holds only the forking thread, so TF's thread pools and locks could only hang a child
 that called into TF).
+
+Two ways to use them, for two shapes of work: `forked_imap` when every task exists before the
+work starts (classifier features: the children inherit the tasks, only results are pickled);
+`forked_pool`, a long-lived multiprocessing pool, when tasks are made while earlier ones run
+(pre-training data serializes instances with apply_async while the parent still creates the
+next ones) and where fork is missing.
 """
 import contextlib
 import multiprocessing
