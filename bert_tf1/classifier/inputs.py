@@ -429,6 +429,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
                            "in order: not with is_training (repeated and shuffled)")
     meta = _check_against_meta(input_file, seq_length, is_regression)
     spec = name_to_features(seq_length, is_regression)
+    regrouped = bool(bounds) or sort_by_length
 
     def _decode_batch(records):
         parsed = tf.io.parse_example(records, spec)
@@ -442,7 +443,7 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
         if is_training:
             dataset = dataset.repeat()
             dataset = dataset.shuffle(buffer_size=buffer_size, seed=seed)
-            if skip_examples and not (bounds or sort_by_length):
+            if skip_examples and not regrouped:
                 dataset = dataset.skip(skip_examples)
         if bounds:
             # Parse in chunks (vectorised), then regroup single examples by length.
@@ -452,38 +453,34 @@ def file_based_input_fn_builder(input_file, seq_length, is_training, drop_remain
                 dataset = _with_example_index(dataset, _PARSE_CHUNK)
             dataset = dataset.apply(tf.data.experimental.unbatch())
             dataset = _bucketed_batches(dataset, bounds, size, drop_remainder)
-            if is_training and skip_examples:
-                # Buckets hold examples back in partly filled windows, so after k steps more
-                # than k * size records were read: skip the k batches themselves (the bucketed
-                # stream is deterministic for a seeded shuffle).
-                dataset = dataset.skip(skip_examples // size)
-        elif sort_by_length and is_training:
-            window_batches = training_sort_window((meta or {}).get("num_examples"), size)
+        elif sort_by_length:
+            # Parse a window at once, sort it by length, then cut it into batches. In eval and
+            # predict a window holds whole batches of the file, so the batch boundaries are the
+            # file order's; in training the windows come from the shuffled stream.
+            window_batches = (training_sort_window((meta or {}).get("num_examples"), size)
+                              if is_training else SORT_WINDOW_BATCHES)
             dataset = dataset.batch(size * window_batches)
             dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
-            dataset = dataset.map(_graph_code(lambda records: _sort_window(records, size)))
-            dataset = dataset.apply(tf.data.experimental.unbatch())
-            dataset = dataset.batch(size, drop_remainder=drop_remainder)
-            # Shortest-first within every window would tie a step's length to its position.
-            dataset = dataset.shuffle(window_batches, seed=None if seed is None else seed + 1)
-            if skip_examples:  # deterministic for a seeded shuffle, as with buckets
-                dataset = dataset.skip(skip_examples // size)
-        elif sort_by_length:
-            # Parse a window at once, sort it by length, then cut it into batches: a window
-            # holds whole batches, so the batch boundaries are the file order's.
-            dataset = dataset.batch(size * SORT_WINDOW_BATCHES)
-            dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
             if with_example_index:  # numbered in file order, then sorted with the rest
-                dataset = _with_example_index(dataset, size * SORT_WINDOW_BATCHES)
+                dataset = _with_example_index(dataset, size * window_batches)
             dataset = dataset.map(_graph_code(lambda window: _sort_window(window, size)))
             dataset = dataset.apply(tf.data.experimental.unbatch())
-            dataset = dataset.batch(size)
+            dataset = dataset.batch(size, drop_remainder=drop_remainder)
+            if is_training:
+                # Shortest-first within every window would tie a step's length to its position.
+                dataset = dataset.shuffle(window_batches,
+                                          seed=None if seed is None else seed + 1)
         else:
             # Batch, then parse the whole batch at once (vectorised; order is kept).
             dataset = dataset.batch(size, drop_remainder=drop_remainder)
             dataset = dataset.map(_graph_code(_decode_batch), num_parallel_calls=_AUTOTUNE)
             if with_example_index:
                 dataset = _with_example_index(dataset, size)
+        if is_training and skip_examples and regrouped:
+            # Regrouping holds examples back (buckets in partly filled windows, sorting a whole
+            # window), so after k steps more than k * size records were read: skip the k
+            # batches themselves (the regrouped stream is deterministic for a seeded shuffle).
+            dataset = dataset.skip(skip_examples // size)
         if dynamic_padding:
             dataset = dataset.map(_graph_code(lambda batch: trim_batch(batch, seq_length)),
                                   num_parallel_calls=_AUTOTUNE)
