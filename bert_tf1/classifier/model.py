@@ -12,12 +12,13 @@ code ports unchanged. What differs, on purpose (each pinned by a test):
 """
 import tensorflow as tf
 
+from bert_tf1.classifier import length_split
 from bert_tf1.modeling import checkpoint_bert, heads
 
 
 def create_model(is_training, input_ids, input_mask, segment_ids, labels, num_labels,
                  bert_hub_module_handle, head="pooled", head_dropout=0.1, is_regression=False,
-                 head_hidden_units=256, bert_source=None):
+                 head_hidden_units=256, bert_source=None, length_splits=1):
     """Builds the classifier (or regressor) on BERT from a hub module or a checkpoint.
 
     Args:
@@ -36,6 +37,9 @@ def create_model(is_training, input_ids, input_mask, segment_ids, labels, num_la
         checkpoint_bert.BertSource, a dict (BertSource.from_dict) or a hub handle. A checkpoint
         source builds bert.modeling.BertModel ("bert/..." variables) restored with
         init_from_checkpoint; its outputs equal the hub module's.
+      length_splits: run BERT on this many length-sorted parts of the batch, each padded to
+        its own longest example (classifier.length_split): same features and loss, fewer
+        tokens. 1 runs it once on the whole batch.
 
     Returns:
       (loss, per_example_loss, logits, probabilities): scalar; float [batch_size];
@@ -44,9 +48,9 @@ def create_model(is_training, input_ids, input_mask, segment_ids, labels, num_la
     """
     head_spec = heads.get_head(head)
     source = checkpoint_bert.resolve_bert_source(bert_hub_module_handle, bert_source)
-    outputs = source.bert_outputs(input_ids, input_mask, segment_ids, is_training=is_training,
-                                  trainable=head_spec.trains_encoder)
-    features = head_spec.features_fn(outputs, input_mask)
+    encode = source.encoder(is_training=is_training, trainable=head_spec.trains_encoder)
+    features = length_split.length_split_features(encode, head_spec.features_fn, input_ids,
+                                                  input_mask, segment_ids, length_splits)
     hidden_units = head_hidden_units if head_spec.hidden_layer else 0
     num_outputs = 1 if is_regression else num_labels
     logits = heads.output_layer(features, num_outputs, is_training, head_dropout, hidden_units)

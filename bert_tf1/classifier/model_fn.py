@@ -23,7 +23,7 @@ from bert_tf1.runtime.progress import TRAIN_LOSS_COLLECTION
 def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_steps, use_tpu,
                      bert_hub_module_handle, task_type="binary", label_names=None, head="pooled",
                      head_dropout=0.1, for_tpu_estimator=True, bert_source=None,
-                     fine_tune_top_layers=None, init_checkpoint=None):
+                     fine_tune_top_layers=None, init_checkpoint=None, train_length_splits=1):
     """Returns a `model_fn(features, labels, mode, params)` closure.
 
     Args:
@@ -68,6 +68,13 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
             raise BertTF1Error("fine_tune_top_layers=%d contradicts head '%s' (its encoder is "
                                "frozen): use head 'pooled' or 'mean'"
                                % (fine_tune_top_layers, head))
+    if isinstance(train_length_splits, bool) or not isinstance(train_length_splits, int) \
+            or train_length_splits < 1:
+        raise BertTF1Error("train_length_splits: expected an integer >= 1, found %r"
+                           % (train_length_splits,))
+    if train_length_splits > 1 and use_tpu:
+        raise BertTF1Error("train_length_splits=%d needs batches of varying width; a TPU runs "
+                           "static shapes: use 1 with use_tpu" % train_length_splits)
     # On a TPU the checkpoint is restored from scaffold_fn, outside the TPU computation (as
     # google-research/bert's run_classifier.py does); elsewhere while building the encoder.
     tpu_restore = use_tpu and not source.uses_hub_module and source.init_checkpoint is not None
@@ -90,7 +97,7 @@ def model_fn_builder(num_labels, learning_rate, num_train_steps, num_warmup_step
         total_loss, per_example_loss, logits, probabilities = classifier.create_model(
             is_training, input_ids, input_mask, segment_ids, label_ids, num_labels, None,
             head=head, head_dropout=head_dropout, is_regression=is_regression,
-            bert_source=graph_source)
+            bert_source=graph_source, length_splits=train_length_splits if is_training else 1)
 
         def restore():
             if tpu_restore:

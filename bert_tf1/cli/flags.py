@@ -62,6 +62,12 @@ PADDING_FLAGS = (
                                   "length, the batches then shuffled (seeded). Opt-in (the "
                                   "batches change, not the examples seen). Needs "
                                   "--dynamic_padding; not with --length_buckets."),
+    ("integer", "train_length_splits", "Run BERT on each training batch in this many parts "
+                                       "of length-sorted examples, each padded to its own "
+                                       "longest: the same examples and loss, fewer tokens "
+                                       "computed. 0: 2 with --dynamic_padding and the default "
+                                       "batching, 1 (off) with --length_buckets, "
+                                       "--train_length_sort, --use_tpu or --nodynamic_padding."),
     ("bool", "eval_length_sort", "Eval batches examples of similar length together (windows "
                                  "of 64 batches sorted by length; the batch sizes, and so "
                                  "every eval result, stay those of the file order). Replaces "

@@ -178,6 +178,37 @@ def bert_outputs_from_checkpoint(bert_config, init_checkpoint, input_ids, input_
                 sequence_output=model.get_sequence_output())
 
 
+def checkpoint_encoder(bert_config, init_checkpoint, is_training, trainable=True,
+                       use_one_hot_embeddings=False, allow_missing_variables=False):
+    """Returns `encode(input_ids, input_mask, segment_ids)`: bert_outputs_from_checkpoint's dict.
+
+    The first call builds BertModel, its "bert/..." variables and their initialisation from
+    `init_checkpoint`; later calls build BertModel again in the same variable scope with
+    reuse=True, so every call runs the same weights (classifier.length_split calls it once per
+    part of a batch). Arguments as bert_outputs_from_checkpoint.
+    """
+    tf = _tf()
+    config = load_config(bert_config)
+    built = []  # the variable scope of the first call
+
+    def encode(input_ids, input_mask, segment_ids):
+        if not built:
+            built.append(tf.compat.v1.get_variable_scope())
+            return bert_outputs_from_checkpoint(
+                config, init_checkpoint, input_ids, input_mask, segment_ids, is_training,
+                trainable=trainable, use_one_hot_embeddings=use_one_hot_embeddings,
+                allow_missing_variables=allow_missing_variables)
+        with tf.compat.v1.variable_scope(built[0], reuse=True):
+            model = bert_dir.bert_modeling().BertModel(
+                config=config, is_training=is_training, input_ids=input_ids,
+                input_mask=input_mask, token_type_ids=segment_ids,
+                use_one_hot_embeddings=use_one_hot_embeddings, scope=BERT_SCOPE)
+        return dict(pooled_output=model.get_pooled_output(),
+                    sequence_output=model.get_sequence_output())
+
+    return encode
+
+
 def init_bert_from_checkpoint(init_checkpoint, scope_prefix=BERT_SCOPE + "/",
                               allow_missing_variables=False):
     """Makes the BERT variables already in the graph initialise from `init_checkpoint`.
@@ -542,17 +573,20 @@ class BertSource(object):
         Raises BertTF1Error for a hub source inside a tf.distribute strategy (before TF's own
         cryptic error).
         """
+        return self.encoder(is_training, trainable)(input_ids, input_mask, segment_ids)
+
+    def encoder(self, is_training, trainable=True):
+        """`encode(input_ids, input_mask, segment_ids)` -> bert_outputs' dict, callable several
+        times on the same weights (hub_bert.bert_encoder, checkpoint_encoder)."""
         if self.kind == HUB_KIND:
             if _tf().distribute.has_strategy():
                 raise BertTF1Error("BERT source %s: %s" % (self.hub_module_handle,
                                                            HUB_UNDER_STRATEGY_MESSAGE))
-            return hub_bert.bert_outputs(self.hub_module_handle, input_ids, input_mask,
-                                         segment_ids, is_training=is_training,
+            return hub_bert.bert_encoder(self.hub_module_handle, is_training=is_training,
                                          trainable=trainable)
-        return bert_outputs_from_checkpoint(
-            self.bert_config, self.init_checkpoint, input_ids, input_mask, segment_ids,
-            is_training=is_training, trainable=trainable,
-            use_one_hot_embeddings=self.use_one_hot_embeddings)
+        return checkpoint_encoder(
+            self.bert_config, self.init_checkpoint, is_training=is_training,
+            trainable=trainable, use_one_hot_embeddings=self.use_one_hot_embeddings)
 
     def to_dict(self):
         """A JSON-serialisable description (the config inline, so the dict stands alone)."""

@@ -253,7 +253,16 @@ def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, traina
       dict with pooled_output float [batch_size, hidden_size] and sequence_output float
       [batch_size, seq_length, hidden_size].
     """
+    return bert_encoder(handle, is_training, trainable)(input_ids, input_mask, segment_ids)
 
+
+def bert_encoder(handle, is_training, trainable=True):
+    """Instantiates the module once; returns `encode(input_ids, input_mask, segment_ids)`.
+
+    Each call of `encode` applies the same module (one set of variables) and returns what
+    bert_outputs returns for those inputs; classifier.length_split calls it once per part of a
+    batch. Arguments as bert_outputs.
+    """
     tags = TRAIN_TAGS if is_training else set()
     try:
         spec = load_spec(handle)
@@ -262,9 +271,13 @@ def bert_outputs(handle, input_ids, input_mask, segment_ids, is_training, traina
     # Checked here too: URL handles and library callers never went through check_hub_module.
     check_bert_signatures(handle, spec, tags)
     module = hub.Module(spec, tags=tags, trainable=trainable)
-    inputs = dict(input_ids=input_ids, input_mask=input_mask, segment_ids=segment_ids)
-    outputs = module(inputs=inputs, signature=TOKENS_SIGNATURE, as_dict=True)
-    return {name: outputs[name] for name in TOKENS_OUTPUTS}
+
+    def encode(input_ids, input_mask, segment_ids):
+        inputs = dict(input_ids=input_ids, input_mask=input_mask, segment_ids=segment_ids)
+        outputs = module(inputs=inputs, signature=TOKENS_SIGNATURE, as_dict=True)
+        return {name: outputs[name] for name in TOKENS_OUTPUTS}
+
+    return encode
 
 
 def tokenization_info(handle):

@@ -83,19 +83,24 @@ def head_runs(source, is_training, head, head_dropout):
     with tf.Graph().as_default():
         f = features()
         captured = {}
-        real_bert_outputs = source.bert_outputs
+        real_encoder = source.encoder
 
-        def capturing(*args, **kwargs):
-            captured.update(real_bert_outputs(*args, **kwargs))
-            return captured
+        def capturing_encoder(*args, **kwargs):
+            encode = real_encoder(*args, **kwargs)
 
-        source.bert_outputs = capturing
+            def capturing(*inputs):
+                captured.update(encode(*inputs))
+                return captured
+
+            return capturing
+
+        source.encoder = capturing_encoder
         try:
             _, _, logits, _ = classifier.create_model(
                 is_training, f["input_ids"], f["input_mask"], f["segment_ids"], f["label_ids"], 2,
                 None, head=head, head_dropout=head_dropout, bert_source=source)
         finally:
-            del source.bert_outputs
+            del source.encoder
         with tf.compat.v1.Session() as sess:
             sess.run(tf.compat.v1.global_variables_initializer())
             return [sess.run((logits, captured["sequence_output"])) for _ in range(2)]
