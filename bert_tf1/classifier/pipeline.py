@@ -290,25 +290,29 @@ def load_splits(s, spec):
     return wanted
 
 
-# Parts of a training batch BERT runs on by default (classifier.length_split): on short texts
-# 2 cut the tokens computed by ~28% and beat 3 and 4, whose extra BERT calls cost more than
-# they save (docs/speed.md).
+# Parts of a training batch BERT runs on by default (classifier.length_split), and from how
+# many training steps: on short texts 2 parts gave +28% (tiny BERT) and +31% (MiniLM) examples/s
+# and beat 3 and 4, whose extra BERT calls cost more than they save; the second BERT graph adds
+# ~5.6 s (tiny) and ~10 s (MiniLM) to start-up, repaid after ~190 and ~30 steps
+# (docs/speed.md). Shorter runs would end later, so they run BERT once per batch.
 DEFAULT_TRAIN_LENGTH_SPLITS = 2
+TRAIN_LENGTH_SPLITS_MIN_STEPS = 200
 
 
-def train_length_splits(s):
+def train_length_splits(s, num_train_steps):
     """How many length-sorted parts BERT runs each training batch in (--train_length_splits).
 
-    0 (the default) means DEFAULT_TRAIN_LENGTH_SPLITS with dynamic padding and Google's
-    batches, and 1 where it cannot help or cannot run: --length_buckets / --train_length_sort
-    batches are already of similar length, --use_tpu and --nodynamic_padding pad to
-    max_seq_length.
+    An explicit --train_length_splits wins. 0 (the default) means DEFAULT_TRAIN_LENGTH_SPLITS
+    for a run of at least TRAIN_LENGTH_SPLITS_MIN_STEPS steps with dynamic padding and
+    Google's batches, and 1 otherwise: --length_buckets / --train_length_sort batches are
+    already of similar length, --use_tpu and --nodynamic_padding pad to max_seq_length.
     """
     if s.train_length_splits:
         return s.train_length_splits
     regrouped = s.train_length_sort or inputs.parse_length_buckets(s.length_buckets,
                                                                    s.max_seq_length)
-    if s.use_tpu or not s.dynamic_padding or regrouped:
+    if s.use_tpu or not s.dynamic_padding or regrouped or \
+            num_train_steps < TRAIN_LENGTH_SPLITS_MIN_STEPS:
         return 1
     return DEFAULT_TRAIN_LENGTH_SPLITS
 
@@ -381,13 +385,18 @@ def build_estimator(s, bert_source, num_labels, label_list, task_type, num_train
     """
     distributed = s.distribution_strategy != "none"
     bert_source = graph_bert_source(s, bert_source)
+    splits = train_length_splits(s, num_train_steps) if s.do_train else 1
+    if splits > 1:
+        tf.compat.v1.logging.info("BERT runs each training batch in %d parts of length-sorted "
+                                  "examples, each padded to its own longest "
+                                  "(--train_length_splits=1 turns it off)", splits)
     fn = model_fn.model_fn_builder(
         num_labels=num_labels, learning_rate=s.learning_rate, num_train_steps=num_train_steps,
         num_warmup_steps=num_warmup_steps, use_tpu=s.use_tpu, bert_hub_module_handle=None,
         task_type=task_type, label_names=None if task_type == "regression" else label_list,
         head=s.head, head_dropout=s.head_dropout, for_tpu_estimator=not distributed,
         bert_source=bert_source, fine_tune_top_layers=s.fine_tune_top_layers or None,
-        init_checkpoint=s.init_checkpoint, train_length_splits=train_length_splits(s))
+        init_checkpoint=s.init_checkpoint, train_length_splits=splits)
     if s.deterministic:  # dropout masks a resumed run reproduces (runtime.exact_resume)
         fn = exact_resume.seeded_dropout_model_fn(fn, s.seed)
     if distributed:

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from bert_tf1.classifier import length_split, model_fn
+from bert_tf1.classifier import length_split, model_fn, pipeline
 from bert_tf1.classifier import model as classifier
 from bert_tf1.errors import BertTF1Error
 from bert_tf1.modeling import checkpoint_bert, heads, hub_bert
@@ -158,3 +158,26 @@ def test_model_fn_splits_training_batches_only(tiny_hub_module, monkeypatch, mod
             "segment_ids": tf.constant(segments), "label_ids": tf.zeros([6], tf.int32)},
            None, mode, {})
     assert calls == [parts]
+
+
+@pytest.mark.parametrize("overrides, steps, expected", [
+    ({}, 200, 2), ({}, 199, 1),                      # only runs long enough to repay start-up
+    (dict(train_length_splits=3), 10, 3),            # an explicit value wins
+    (dict(train_length_splits=1), 5000, 1),
+    (dict(length_buckets="24,32"), 5000, 1),         # batches already of similar length
+    (dict(train_length_sort=True), 5000, 1),
+    (dict(dynamic_padding=False), 5000, 1), (dict(use_tpu=True), 5000, 1)])
+def test_pipeline_chooses_the_parts(overrides, steps, expected):
+    s = pipeline.ClassifierRunSettings(**overrides)
+    assert pipeline.train_length_splits(s, steps) == expected
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(train_length_splits=-1), "must be 0 \\(automatic\\) or a positive number"),
+    (dict(train_length_splits=2, dynamic_padding=False), "needs dynamic padding"),
+    (dict(train_length_splits=2, use_tpu=True, tpu_name="t"), "needs dynamic padding")])
+def test_settings_refuse_parts_that_cannot_run(overrides, message):
+    s = pipeline.ClassifierRunSettings(task_name="cola", data_dir="d", output_dir="o",
+                                       bert_hub_module_handle="m", do_train=True, **overrides)
+    with pytest.raises(BertTF1Error, match="--train_length_splits.*" + message):
+        pipeline.validate_settings(s)

@@ -338,12 +338,13 @@ def test_google_checkpoint_command_line_runs_unchanged(tiny_bert_dir, tmp_path):
 
 
 def test_mirrored_strategy_run_from_a_hub_module(tiny_hub_module, tmp_path):
-    """--distribution_strategy=mirrored loads the hub module's variables as a checkpoint."""
+    """--distribution_strategy=mirrored loads the hub module's variables as a checkpoint (and
+    runs BERT in two length-sorted parts per batch, as runs of 200+ steps do by default)."""
     data_dir = fixtures.write_fixture("imdb", str(tmp_path / "data"), per_label=6)
     output_dir = str(tmp_path / "out")
     produced = run_classifier(settings(tiny_hub_module, data_dir, output_dir, "imdb",
                                        distribution_strategy="mirrored", num_gpus=0,
-                                       fine_tune_top_layers=1))
+                                       fine_tune_top_layers=1, train_length_splits=2))
     check_metrics_against_sklearn(output_dir, produced["labels"], "binary")
     with open(os.path.join(output_dir, "eval_results.json")) as handle:
         assert json.load(handle)["global_step"] == produced["num_train_steps"]

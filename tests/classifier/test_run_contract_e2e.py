@@ -45,7 +45,10 @@ def run_values(module, data_dir, output_dir, **overrides):
                   do_eval=True, do_predict=True, train_batch_size=4, eval_batch_size=8,
                   predict_batch_size=8, learning_rate=1e-3, num_train_epochs=1.5,
                   save_checkpoints_steps=2, eval_split="test", predict_split="test",
-                  deterministic=True, seed=3, show_progress=False, log_every_n_steps=1000)
+                  deterministic=True, seed=3, show_progress=False, log_every_n_steps=1000,
+                  # What runs of 200+ steps do by default (BERT in two length-sorted parts
+                  # per batch, two BertModel calls on one set of weights): resumed exactly too.
+                  train_length_splits=2)
     values.update(overrides)
     return values
 

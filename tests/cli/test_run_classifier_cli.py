@@ -166,7 +166,9 @@ def test_padding_and_feature_flags_reach_the_settings():
 
     defaults = cli.settings_from_flags(parse())
     assert defaults.dynamic_padding is True and defaults.length_buckets is None
+    assert defaults.train_length_splits == 0  # automatic (pipeline.train_length_splits)
     assert pipeline.uses_dynamic_padding(defaults)
+    assert cli.settings_from_flags(parse("--train_length_splits=3")).train_length_splits == 3
     settings = cli.settings_from_flags(parse(
         "--nodynamic_padding", "--length_buckets=32,64", "--feature_workers=3",
         "--feature_cache_dir=none"))
