@@ -48,9 +48,10 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                     "Starting evaluation" -> "Finished evaluation"): the eval loop, without the
                     session creation and checkpoint restore that dominate a small eval set
                     (the end-to-end figure is in the row's note).
-                train_regrouped: the kit's training with --length_buckets and with
-                --train_length_sort (both opt-in; more sides of the same interleaved short-text
-                runs, against the same Google runs).
+                train_regrouped: the kit's training with --length_buckets, with
+                --train_length_sort (both opt-in) and with --train_length_splits=2 (the
+                default from 200 steps; these runs are shorter): more sides of the same
+                interleaved short-text runs, against the same Google runs.
                 eval_short's identical: the kit evaluates Google's fine-tuned checkpoint
                 (--init_checkpoint) and reports the same eval_accuracy, eval_loss and
                 Estimator's `loss` (mean of batch means) within 1e-5.
@@ -59,7 +60,7 @@ Baselines are Google's code from the installed `bert` package (bert-tensorflow 1
                 --length_buckets (one run; identical: eval_accuracy and eval_loss; buckets
                 regroup the batches, which moves `loss`: its difference is in the note).
                 accuracy: the kit trained with --nodynamic_padding (baseline, one run) vs its
-                default dynamic-padding runs and its regrouped runs (medians), same
+                default dynamic-padding runs and each other side's runs (medians), same
                 data, steps and --seed; the note gives the spread of every run's accuracy
                 (dropout is unseeded: noise).
   mfu           model FLOP utilisation on long texts: achieved training FLOP/s (6 * parameters *
@@ -115,10 +116,14 @@ SIZES = {
 LARGE_SIZES = dict(SIZES, train_steps=(40, 10), long_steps=(12, 5), eval_examples=(2000, 480))
 # Boundaries for rotten_tomatoes-like short texts (mean 27 WordPieces, p99 56).
 DEFAULT_BUCKETS = "24,32,48,64"
-# The sides of the short-text runs that train with regrouped batches (opt-in flags: they change
-# which examples share a batch), and what each one adds to the kit's command line.
-REGROUPED = (("ours_buckets", lambda args: ["--length_buckets=" + args.length_buckets]),
-             ("ours_sort", lambda args: ["--train_length_sort"]))
+# More sides of the short-text runs, and what each adds to the kit's command line: training
+# with regrouped batches (opt-in flags: they change which examples share a batch), and BERT in
+# two length-sorted parts per batch (the kit's default from 200 training steps; the quick and
+# full runs are shorter, so their default side runs BERT once per batch).
+TRAINING_VARIANTS = (
+    ("ours_buckets", lambda args: ["--length_buckets=" + args.length_buckets]),
+    ("ours_sort", lambda args: ["--train_length_sort"]),
+    ("ours_split", lambda args: ["--train_length_splits=2"]))
 
 # Log lines both scripts print (TPUEstimator off TPU logs the step rate after every step from
 # the second on), and what they mark.
@@ -650,16 +655,16 @@ class ClassifierCases(object):
             train = self.data.take("short", batch * steps, skip=dev_count)
             data_dir = write_cola_dir(os.path.join(self.work, "short_data"), train, dev)
 
-            regrouped = dict(REGROUPED)
+            variants = dict(TRAINING_VARIANTS)
 
             def run(side):
-                extra = regrouped[side](args) if side in regrouped else []
+                extra = variants[side](args) if side in variants else []
                 return classifier_round(side.split("_")[0], args.python, data_dir, module,
                                         self.work, 128, batch, steps, len(train), len(dev),
                                         side.replace("ours", "short") if extra else "short",
                                         extra=extra)
 
-            results = interleaved(args.repeats, ("google", "ours") + tuple(regrouped), run)
+            results = interleaved(args.repeats, ("google", "ours") + tuple(variants), run)
             google_dir = results["google"][-1]["output_dir"]
             same = eval_same_checkpoint(args.python, data_dir, module, self.work, 128, batch,
                                         google_dir, len(dev))
@@ -711,7 +716,7 @@ class ClassifierCases(object):
                          median([r["train"] for r in results[side]]), "examples/s", None,
                          "%d steps, steady state (2 warm-up steps excluded); baseline: the "
                          "same Google runs as the default row" % steps)
-                for side, extra in REGROUPED]
+                for side, extra in TRAINING_VARIANTS]
 
     def eval_short(self):
         results, (same, differences, _), _, _ = self.short()
@@ -745,7 +750,7 @@ class ClassifierCases(object):
         spread = max(every_run) - min(every_run)
         rows = []
         for side, what in (("ours", "dynamic"),) + tuple(
-                (side, " ".join(extra(self.args))) for side, extra in REGROUPED):
+                (side, " ".join(extra(self.args))) for side, extra in TRAINING_VARIANTS):
             accuracies = [r["accuracy"] for r in results[side]]
             rows.append(make_row(
                 self.name("fine-tuning accuracy, %s: fixed padding (baseline) vs %s"

@@ -210,9 +210,10 @@ def test_features_row_names_the_workers_the_conversion_really_uses(bench, monkey
 
 def test_short_runs_interleave_google_the_default_and_regrouped_training(bench, tmp_path,
                                                                          monkeypatch):
-    """The regrouped training runs (--length_buckets, --train_length_sort) are more sides of
-    the same interleaved runs: their rows take the same Google runs as baseline, and the
-    accuracy rows compare each with fixed padding, the noise span covering every run."""
+    """The regrouped training runs (--length_buckets, --train_length_sort) and the two-part
+    one (--train_length_splits=2) are more sides of the same interleaved runs: their rows take
+    the same Google runs as baseline, and the accuracy rows compare each with fixed padding,
+    the noise span covering every run."""
     args = bench.parse_args(["--quick", "--models", "tiny", "--cases", "train_regrouped",
                              "--repeats", "2", "--length_buckets", "16,40"])
     cases = bench.ClassifierCases(args, str(tmp_path), args.models[0],
@@ -220,9 +221,9 @@ def test_short_runs_interleave_google_the_default_and_regrouped_training(bench, 
     cases.model.module = str(tmp_path / "hub")
     calls = []
     rates = {"google": 100.0, "short": 200.0, "short_buckets": 300.0, "short_sort": 400.0,
-             "short_fixed": 50.0}
+             "short_split": 250.0, "short_fixed": 50.0}
     accuracies = {"google": 0.70, "short": 0.72, "short_buckets": 0.71, "short_sort": 0.73,
-                  "short_fixed": 0.69}
+                  "short_split": 0.68, "short_fixed": 0.69}
 
     def fake_round(side, python, data_dir, module, work, seq, batch, steps, train_examples,
                    eval_examples, tag, extra=()):
@@ -233,21 +234,24 @@ def test_short_runs_interleave_google_the_default_and_regrouped_training(bench, 
 
     monkeypatch.setattr(bench, "classifier_round", fake_round)
     monkeypatch.setattr(bench, "eval_same_checkpoint", lambda *a, **k: (True, {}, 1.0))
-    buckets_row, sort_row = cases.train_regrouped()
+    buckets_row, sort_row, split_row = cases.train_regrouped()
     assert [(side, tag) for side, tag, _ in calls] == [
         ("google", "short"), ("ours", "short"), ("ours", "short_buckets"), ("ours", "short_sort"),
-        ("ours", "short_sort"), ("ours", "short_buckets"), ("ours", "short"), ("google", "short"),
-        ("ours", "short_fixed")]
+        ("ours", "short_split"), ("ours", "short_split"), ("ours", "short_sort"),
+        ("ours", "short_buckets"), ("ours", "short"), ("google", "short"), ("ours", "short_fixed")]
     extras = {tag: [extra for _, t, extra in calls if t == tag] for _, tag, _ in calls}
     assert extras["short_buckets"] == [["--length_buckets=16,40"]] * 2
     assert extras["short_sort"] == [["--train_length_sort"]] * 2
+    assert extras["short_split"] == [["--train_length_splits=2"]] * 2
     assert extras["short"] == [[]] * 4
     assert "--length_buckets=16,40" in buckets_row["name"]
     assert "--train_length_sort" in sort_row["name"]
-    assert (buckets_row["baseline"], buckets_row["ours"]) == (104.5, 304.5)
-    assert (sort_row["baseline"], sort_row["ours"]) == (104.5, 404.5)
-    default, buckets, by_sort = cases.accuracy()
+    assert (buckets_row["baseline"], buckets_row["ours"]) == (105.5, 305.5)
+    assert (sort_row["baseline"], sort_row["ours"]) == (105.5, 405.5)
+    assert split_row["ours"] == 255.5 and "--train_length_splits=2" in split_row["name"]
+    default, buckets, by_sort, split = cases.accuracy()
     assert (default["baseline"], default["ours"]) == (69.0, 72.0)
     assert buckets["ours"] == 71.0 and "--length_buckets=16,40" in buckets["name"]
     assert by_sort["ours"] == 73.0 and "--train_length_sort" in by_sort["name"]
-    assert "9 runs" in by_sort["note"] and "span 4.0 points" in by_sort["note"]
+    assert split["ours"] == 68.0 and "--train_length_splits=2" in split["name"]
+    assert "11 runs" in by_sort["note"] and "span 5.0 points" in by_sort["note"]
