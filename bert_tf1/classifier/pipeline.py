@@ -16,7 +16,9 @@ purpose:
     the batches; eval sorts by length instead, --eval_length_sort,
     default on, with unchanged batch sizes, so every eval_results value is the unsorted run's;
     predict sorts the same way, --predict_length_sort, default on, and writes its predictions
-    back in input order): same outputs, far fewer tokens computed on short texts.
+    back in input order): same outputs, far fewer tokens computed on short texts; runs of 200+
+    training steps also run BERT on two length-sorted halves of each batch
+    (--train_length_splits, classifier.length_split: same examples and loss).
     A TPU keeps static max_seq_length shapes;
   * results, predictions and the run manifest are written atomically, locally or on gs:// / s3://.
 """
